@@ -1,0 +1,20 @@
+"""The worker side of pytorch-tutor: what runs where torch is.
+
+Importing this package is cheap and imports neither torch nor textual: the tutor imports
+``sandbox.protocol`` from it. Learner code uses ``from sandbox import show``; that name is
+resolved lazily (PEP 562) so that the protocol stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["show"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "show":
+        from sandbox.show import show
+
+        return show
+    raise AttributeError(f"module 'sandbox' has no attribute {name!r}")

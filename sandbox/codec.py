@@ -1,0 +1,112 @@
+"""Moving values out of the learner's process as *data only*.
+
+The learner's process hands the judge what the learner's code produced. Nothing that
+crosses over may run code on load, so:
+
+* values are first reduced to plain containers (dict, list, tuple), scalars, strings,
+  dtypes, devices, ``torch.Size`` and **plain** ``torch.Tensor`` objects (a tensor subclass,
+  e.g. one with ``__torch_function__``, is stripped to its base class and flagged);
+* the result is written with ``torch.save`` and read back with ``torch.load(weights_only=True)``,
+  whose unpickler refuses anything but that whitelist (the judge never unpickles freely).
+
+Anything else (a module, a generator, an arbitrary object) becomes an ``Opaque`` record that
+names its type, so a check can say "expected a tensor, got a list".
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+OPAQUE_KEY = "__opaque_type__"
+SUBCLASS_KEY = "__tensor_subclass__"
+MAX_DEPTH = 12
+
+
+def to_plain(value: Any, depth: int = 0) -> Any:
+    """Reduce ``value`` to what ``torch.load(weights_only=True)`` accepts."""
+    import torch
+
+    if depth > MAX_DEPTH:
+        return {OPAQUE_KEY: "too deeply nested"}
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, torch.Tensor):
+        return _plain_tensor(value)
+    if isinstance(value, (torch.dtype, torch.device, torch.Size)):
+        return value
+    if isinstance(value, dict):
+        return {_plain_key(k): to_plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(to_plain(v, depth + 1) for v in value)
+    if isinstance(value, list):
+        return [to_plain(v, depth + 1) for v in value]
+    try:
+        import numpy as np
+
+        if isinstance(value, np.ndarray):
+            return {OPAQUE_KEY: "numpy.ndarray", "tensor": torch.from_numpy(np.array(value, copy=True))}
+        if isinstance(value, np.generic):
+            return value.item()
+    except ImportError:  # pragma: no cover - numpy ships with torch
+        pass
+    return {OPAQUE_KEY: f"{type(value).__module__}.{type(value).__qualname__}"}
+
+
+def _plain_key(key: Any) -> Any:
+    return key if isinstance(key, (str, int)) else repr(key)
+
+
+def _plain_tensor(t: Any) -> Any:
+    import torch
+
+    # Strip any subclass without letting its __torch_function__ run.
+    with torch._C.DisableTorchFunctionSubclass():
+        subclass = type(t) is not torch.Tensor and not isinstance(t, torch.nn.Parameter)
+        base = torch.Tensor._make_subclass(torch.Tensor, t.detach(), False) if subclass else t.detach()
+        plain = base.to("cpu") if base.device.type != "cpu" else base
+        plain = plain.clone()
+    record_device = str(t.device)
+    if subclass or record_device != "cpu" or t.requires_grad:
+        return {
+            "__tensor__": plain,
+            "device": record_device,
+            "requires_grad": bool(t.requires_grad),
+            SUBCLASS_KEY: f"{type(t).__module__}.{type(t).__qualname__}" if subclass else "",
+        }
+    return plain
+
+
+def save(data: Any, path: str) -> None:
+    import torch
+
+    torch.save(to_plain(data), path)
+
+
+def load(path: str) -> Any:
+    import torch
+
+    return torch.load(path, weights_only=True, map_location="cpu")
+
+
+def is_opaque(value: Any) -> bool:
+    return isinstance(value, dict) and OPAQUE_KEY in value
+
+
+def describe_type(value: Any) -> str:
+    """A learner-readable name for a value that came back through the codec."""
+    import torch
+
+    if is_opaque(value):
+        return value[OPAQUE_KEY]
+    if isinstance(value, dict) and "__tensor__" in value:
+        return "tensor"
+    if isinstance(value, torch.Tensor):
+        return "tensor"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, float) and math.isnan(value):
+        return "float (nan)"
+    return type(value).__name__

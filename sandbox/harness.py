@@ -1,0 +1,191 @@
+"""What runs inside a sandboxed process: the learner child and the judge.
+
+Both are plain functions taking a job dict, so that the cold runner (a fresh interpreter per
+process, ``python -m sandbox.harness child JOB``) and the warm engine (a fork of the zygote)
+share one code path. Both end with ``os._exit`` — a normal interpreter teardown with torch
+loaded costs hundreds of milliseconds and runs learner ``atexit`` hooks.
+
+Internal events (``exception``, ``probe``, ``done``) go on the event descriptor alongside
+the learner's own; the supervisor consumes them and never forwards them to the client.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import traceback
+import types
+from typing import Any
+
+from sandbox import events
+
+SANDBOX_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed % (2**32))
+    except ImportError:  # pragma: no cover
+        pass
+    import torch
+
+    torch.manual_seed(seed)
+
+
+def _learner_traceback(exc: BaseException, file: str) -> str:
+    """The traceback a learner needs: their frames and the library's, not the tutor's."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    kept = [f for f in frames if not os.path.abspath(f.filename).startswith(SANDBOX_DIR + os.sep)]
+    lines = ["Traceback (most recent call last):\n"] + traceback.format_list(kept)
+    lines += traceback.format_exception_only(type(exc), exc)
+    return "".join(lines)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
+def run_learner(job: dict[str, Any]) -> None:
+    """Run the learner's file as ``__main__``; for a check, probe it. Never returns."""
+    file = job["file"]
+    try:
+        with open(file, encoding="utf-8") as fh:
+            source = fh.read()
+    except OSError as exc:
+        events.emit({"type": "exception", "summary": f"cannot read {file}: {exc.strerror}"})
+        os._exit(1)
+
+    seed_everything(int(job.get("seed", 0)))
+    module = types.ModuleType("__main__")
+    module.__file__ = file
+    module.__builtins__ = __builtins__
+    sys.modules["__main__"] = module
+    sys.argv = [file]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(file)))
+    exit_code = 0
+    try:
+        code = compile(source, file, "exec")
+        exec(code, module.__dict__)
+    except SystemExit as exc:
+        # sys.exit() / sys.exit(0) is a normal end; anything else is an exit with a code.
+        if exc.code not in (None, 0):
+            exit_code = exc.code if isinstance(exc.code, int) else 1
+            if not isinstance(exc.code, int):
+                print(exc.code, file=sys.stderr)
+    except BaseException as exc:  # noqa: BLE001 - every learner failure is reported, not raised
+        text = _learner_traceback(exc, file)
+        try:
+            sys.stderr.write(text)
+        except (OSError, ValueError):
+            pass
+        _flush()
+        events.emit({"type": "exception", "summary": "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:],
+                     "exc_type": type(exc).__name__})
+        os._exit(1)
+    _flush()
+    if exit_code:
+        os._exit(exit_code)
+
+    if job.get("kind") == "check":
+        from sandbox import checks, codec
+
+        setup = job.get("setup")
+        data = checks.probe_all(job.get("checks", []), module.__dict__, int(job.get("seed", 0)),
+                                (setup["code"], setup["file"], setup["line"]) if setup else None)
+        _flush()
+        codec.save(data, job["probe_path"])
+        events.emit({"type": "probe", "path": job["probe_path"]})
+    events.emit({"type": "done"})
+    _flush()
+    os._exit(0)
+
+
+def run_judge(job: dict[str, Any]) -> None:
+    """Judge the probe data against the reference solution; emit one ``check`` event each."""
+    from sandbox import checks, codec
+    from sandbox.compare import CheckFailed
+
+    specs: list[dict[str, Any]] = job.get("checks", [])
+    try:
+        data = codec.load(job["probe_path"]) if job.get("probe_path") and os.path.exists(job["probe_path"]) else {}
+    except Exception as exc:  # noqa: BLE001 - a bad file from the learner side is a failure, not a crash
+        data = {}
+        events.emit({"type": "log", "level": "warning", "message": f"probe data unreadable: {exc}"})
+    try:
+        with open(job["source_path"], encoding="utf-8") as fh:
+            source = fh.read()
+    except OSError:
+        source = ""
+
+    def emit_all(status: str, message: str) -> None:
+        for spec in specs:
+            events.emit({"type": "check", "name": spec.get("name", "?"), "status": status, "message": message})
+
+    setup = job.get("setup")
+    try:
+        setup_ns = checks.run_setup(setup["code"], setup["file"], setup["line"]) if setup else checks.author_globals()
+    except Exception:  # noqa: BLE001
+        emit_all("error", "the exercise's setup code failed (a lesson bug):\n" + traceback.format_exc(limit=-3))
+        os._exit(0)
+
+    reference_ns: dict[str, Any] = {}
+    needs_reference = any(s.get("kind") in ("function", "variable", "custom") for s in specs)
+    if needs_reference:
+        seed_everything(int(job.get("seed", 0)))
+        ref_file = job.get("solution_file") or "<reference>"
+        module = types.ModuleType("__reference__")
+        module.__file__ = ref_file
+        reference_ns = module.__dict__
+        try:
+            exec(compile(job.get("solution", ""), ref_file, "exec"), reference_ns)
+        except Exception:  # noqa: BLE001
+            emit_all("error", "the reference solution failed (a lesson bug):\n" + traceback.format_exc(limit=-3))
+            os._exit(0)
+
+    import torch
+
+    for index, spec in enumerate(specs):
+        torch.set_default_dtype(torch.float32)
+        torch.set_grad_enabled(True)
+        name = spec.get("name", f"check {index + 1}")
+        try:
+            message = checks.judge_one(spec, index, data.get(str(index)) if isinstance(data, dict) else None,
+                                       reference_ns, setup_ns, int(job.get("seed", 0)), source,
+                                       job.get("stdout", ""))
+            events.emit({"type": "check", "name": name, "status": "pass", "message": message})
+        except CheckFailed as exc:
+            message = str(exc)
+            if spec.get("message"):
+                message += "\n" + spec["message"]
+            events.emit({"type": "check", "name": name, "status": "fail", "message": message})
+        except Exception:  # noqa: BLE001 - the check itself broke: a lesson bug, said as such
+            events.emit({"type": "check", "name": name, "status": "error",
+                         "message": "this check crashed (a lesson bug):\n" + traceback.format_exc(limit=-4)})
+    _flush()
+    os._exit(0)
+
+
+def main(argv: list[str]) -> None:
+    """``python -m sandbox.harness child|judge JOB.json`` — the cold path."""
+    role, job_path = argv[0], argv[1]
+    with open(job_path, encoding="utf-8") as fh:
+        job = json.load(fh)
+    if role == "child":
+        run_learner(job)
+    elif role == "judge":
+        run_judge(job)
+    else:  # pragma: no cover
+        raise SystemExit(f"unknown role {role!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,104 @@
+"""``pytorch-tutor``: the command line.
+
+With no command it opens the TUI. Every command lives in its own module under
+``tutor/commands`` and is listed in ``COMMANDS``; each module provides ``register(sub)``
+(adds its parser) and ``run(args, ctx) -> int``. Bad input anywhere ends in one clear line
+on stderr and a non-zero exit, never a traceback (``UserError``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Sequence
+
+from tutor import __version__
+
+#: (command name, module under tutor.commands). Order is the order in --help.
+COMMANDS = [
+    ("list", "list_cmd"),
+    ("show", "show_cmd"),
+    ("check", "check_cmd"),
+    ("run", "run_cmd"),
+    ("lint", "lint_cmd"),
+    ("doctor", "doctor_cmd"),
+    ("schema", "schema_cmd"),
+]
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pytorch-tutor",
+        description="A guided PyTorch course in the terminal. With no command, opens the tutor.",
+    )
+    parser.add_argument("--version", action="version", version=f"pytorch-tutor {__version__}")
+    add_common(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for _, module in COMMANDS:
+        importlib.import_module(f"tutor.commands.{module}").register(sub)
+    # The common options work after the command name too (`check 1.3/x --workspace W`).
+    for subparser in sub.choices.values():
+        add_common(subparser, suppress=True)
+    return parser
+
+
+def add_common(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """Options every command shares. On subparsers their defaults are suppressed, so a
+    value given before the command name is not overwritten by the subparser's default."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    group = parser.add_argument_group("common options")
+    group.add_argument("--workspace", metavar="DIR", default=default(None),
+                       help="folder for your exercise files (default: $PYTORCH_TUTOR_WORKSPACE or ~/pytorch-tutor)")
+    group.add_argument("--lessons", metavar="DIR", action="append", default=default([]),
+                       help="an extra folder of lessons (repeatable)")
+    group.add_argument("--python", metavar="PATH", default=default(None),
+                       help="the interpreter that runs your code (e.g. a conda env with CUDA torch)")
+    group.add_argument("--device", default=default(os.environ.get("PYTORCH_TUTOR_DEVICE", "auto")),
+                       help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from tutor.context import Context
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    ctx = Context(workspace=args.workspace, lesson_dirs=list(args.lessons), python=args.python, device=args.device)
+    try:
+        if args.command is None:
+            return _open_tui(ctx)
+        return int(args.handler(args, ctx) or 0)
+    except UserError as exc:
+        print(f"pytorch-tutor: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pytorch-tutor: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    finally:
+        ctx.close()
+
+
+def _open_tui(ctx: object) -> int:
+    try:
+        app_module = importlib.import_module("tutor.ui.app")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("tutor.ui"):
+            print("pytorch-tutor: the full-screen tutor is not built yet; use `pytorch-tutor list`, "
+                  "`show`, `check` and `run` meanwhile (see --help).", file=sys.stderr)
+            return 2
+        raise
+    return int(app_module.run_app(ctx) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

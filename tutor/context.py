@@ -1,0 +1,57 @@
+"""What every command needs, built lazily: paths, the course, progress, the engine."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from tutor.course.loader import load_course
+from tutor.course.model import Course, Exercise
+from tutor.paths import Paths
+from tutor.progress import Progress
+
+
+@dataclass
+class Context:
+    workspace: str | None = None
+    lesson_dirs: list[str] = field(default_factory=list)
+    python: str | None = None
+    device: str = "auto"
+    builtin_lessons: bool = True
+
+    @cached_property
+    def paths(self) -> Paths:
+        return Paths.resolve(self.workspace)
+
+    @cached_property
+    def course(self) -> Course:
+        return load_course([Path(d) for d in self.lesson_dirs], include_builtin=self.builtin_lessons)
+
+    @cached_property
+    def progress(self) -> Progress:
+        return Progress.load(self.paths.progress_file)
+
+    @cached_property
+    def engine(self) -> Any:
+        from tutor.engine import Engine
+
+        return Engine(python=self.python, device=self.device, runs_dir=self.paths.runs_dir)
+
+    def request(self, exercise: Exercise, file: Path, seed: int | None = None, timeout: float | None = None) -> Any:
+        """The check request for ``exercise`` on ``file``."""
+        from sandbox.protocol import RunRequest
+        from tutor.engine import limits_for
+
+        return RunRequest(
+            kind="check", file=str(file), seed=seed if seed is not None else random.randrange(1, 2**31),
+            limits=limits_for(exercise.time_budget, exercise.limits, timeout), checks=exercise.checks,
+            solution=exercise.solution, exercise=exercise.ref, setup=exercise.setup,
+            device=self.device if self.device != "auto" else "cpu",
+        )
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.close()

@@ -1,0 +1,240 @@
+"""The sandbox client: the tutor's one door to code execution.
+
+``Engine`` starts the worker (``python -m sandbox.worker``) under the chosen interpreter,
+sends it requests and folds the event stream into a :class:`RunResult`. Everything that
+runs learner code — ``check``, ``run``, ``lint``, the TUI — goes through here, so swapping
+the worker's internals (cold runner, warm zygote) touches nothing on this side.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+from sandbox import protocol
+from sandbox.protocol import Limits, RunRequest, RunResult
+
+EventCallback = Callable[[dict[str, Any]], None]
+
+#: How long the worker may take to say hello (a cold interpreter; a warm one imports torch).
+START_TIMEOUT_S = 120.0
+
+
+def sandbox_parent() -> str:
+    spec = importlib.util.find_spec("sandbox")
+    assert spec is not None and spec.origin is not None
+    return str(Path(spec.origin).resolve().parent.parent)
+
+
+class EngineError(RuntimeError):
+    pass
+
+
+class Engine:
+    """One sandbox worker process and the requests sent to it, one at a time."""
+
+    def __init__(self, python: str | None = None, device: str = "cpu", runs_dir: Path | None = None,
+                 on_state: Callable[[str], None] | None = None, worker_args: list[str] | None = None) -> None:
+        self.python = python or sys.executable
+        self.device = device
+        self.runs_dir = runs_dir
+        self.on_state = on_state
+        self.worker_args = list(worker_args or [])
+        self.hello: dict[str, Any] = {}
+        self.state = "stopped"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._buf = b""
+        self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        if self.on_state:
+            try:
+                self.on_state(state)
+            except Exception:  # noqa: BLE001 - a UI callback must not break execution
+                pass
+
+    def start(self) -> None:
+        """Start the worker and wait for its hello (idempotent)."""
+        with self._start_lock:
+            if self._proc is not None and self._proc.poll() is None and self.hello:
+                return
+            self._spawn()
+
+    def start_in_background(self) -> None:
+        threading.Thread(target=self._start_quietly, name="sandbox-warmup", daemon=True).start()
+
+    def _start_quietly(self) -> None:
+        try:
+            self.start()
+        except EngineError:
+            pass
+
+    def _spawn(self) -> None:
+        self._kill()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = sandbox_parent() + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env["PYTHONUNBUFFERED"] = "1"
+        self._set_state("warming")
+        try:
+            self._proc = subprocess.Popen(
+                [self.python, "-m", "sandbox.worker", *self.worker_args],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                env=env, start_new_session=True,
+            )
+        except OSError as exc:
+            self._set_state("dead")
+            raise EngineError(f"cannot start the sandbox worker with {self.python}: {exc.strerror}") from None
+        self._buf = b""
+        hello = self._read_event(time.monotonic() + START_TIMEOUT_S)
+        if hello is None or hello.get("type") != "hello":
+            self._kill()
+            self._set_state("dead")
+            raise EngineError(f"the sandbox worker ({self.python}) did not start; run `pytorch-tutor doctor`")
+        if hello.get("protocol") != protocol.PROTOCOL_VERSION:
+            self._kill()
+            self._set_state("dead")
+            raise EngineError(f"the sandbox worker speaks protocol {hello.get('protocol')}, "
+                              f"this tutor speaks {protocol.PROTOCOL_VERSION}")
+        self.hello = hello
+        self._set_state("ready")
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        self.hello = {}
+        if proc is None:
+            return
+        try:
+            if proc.stdin:
+                proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, 9)
+            except (ProcessLookupError, PermissionError):
+                proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
+    def close(self) -> None:
+        self._kill()
+        self._set_state("stopped")
+
+    @property
+    def isolation(self) -> dict[str, Any]:
+        return dict(self.hello.get("isolation") or {})
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def _read_event(self, deadline: float) -> dict[str, Any] | None:
+        proc = self._proc
+        if proc is None or proc.stdout is None:
+            return None
+        fd = proc.stdout.fileno()
+        while True:
+            nl = self._buf.find(b"\n")
+            if nl >= 0:
+                line, self._buf = self._buf[:nl], self._buf[nl + 1:]
+                event = protocol.decode(line)
+                if event is not None:
+                    return event
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], min(remaining, 0.5))
+            if not ready:
+                continue
+            data = os.read(fd, 1 << 16)
+            if not data:
+                return None
+            self._buf += data
+
+    def submit(self, request: RunRequest, on_event: EventCallback | None = None) -> RunResult:
+        """Run ``request`` to its end; ``on_event`` sees every event as it arrives."""
+        with self._lock:
+            result = RunResult()
+            try:
+                self.start()
+            except EngineError as exc:
+                result.error = str(exc)
+                result.status = "error"
+                return result
+            if not request.run_id:
+                request.run_id = uuid.uuid4().hex[:12]
+            if not request.workdir and self.runs_dir is not None:
+                workdir = self.runs_dir / request.run_id
+                request.workdir = str(workdir)
+            self._set_state("running")
+            proc = self._proc
+            assert proc is not None and proc.stdin is not None
+            try:
+                proc.stdin.write(protocol.encode(request.to_dict()))
+                proc.stdin.flush()
+            except OSError:
+                self._kill()
+                self._set_state("dead")
+                result.error = "the sandbox worker stopped unexpectedly"
+                return result
+            # The worker enforces the real limits; this is only a guard against a stuck worker.
+            deadline = time.monotonic() + 4 * request.limits.timeout_s + 120
+            try:
+                while True:
+                    event = self._read_event(deadline)
+                    if event is None:
+                        self._kill()
+                        self._set_state("dead")
+                        result.status = "error"
+                        result.error = result.error or "the sandbox worker stopped unexpectedly"
+                        return result
+                    result.apply(event)
+                    if on_event is not None:
+                        try:
+                            on_event(event)
+                        except Exception:  # noqa: BLE001
+                            pass
+                    if event.get("type") == "final":
+                        return result
+            finally:
+                if request.workdir and self.runs_dir is not None:
+                    _remove_tree(Path(request.workdir))
+                if self.state == "running":
+                    self._set_state("ready")
+
+    def cancel(self) -> None:
+        """Ask the worker to stop the run in progress (safe from any thread)."""
+        proc = self._proc
+        if proc is None or proc.stdin is None:
+            return
+        try:
+            proc.stdin.write(protocol.encode({"type": "cancel"}))
+            proc.stdin.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def limits_for(time_budget: float, overrides: dict[str, Any] | None = None, timeout: float | None = None) -> Limits:
+    data = dict(overrides or {})
+    data["timeout_s"] = float(timeout if timeout is not None else time_budget)
+    return Limits.from_dict(data)
