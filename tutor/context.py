@@ -35,10 +35,18 @@ class Context:
         return Progress.load(self.paths.progress_file)
 
     @cached_property
+    def recorder(self) -> Any:
+        """This process's session log (created on the first run; see tutor/record.py)."""
+        from tutor.record import SessionRecorder
+
+        return SessionRecorder(self.paths.sessions_dir, device=self.device)
+
+    @cached_property
     def engine(self) -> Any:
         from tutor.engine import Engine
 
-        return Engine(python=self.python, device=self.device, runs_dir=self.paths.runs_dir)
+        return Engine(python=self.python, device=self.device, runs_dir=self.paths.runs_dir,
+                      recorder=self.recorder)
 
     def request(self, exercise: Exercise, file: Path, seed: int | None = None, timeout: float | None = None) -> Any:
         """The check request for ``exercise`` on ``file``."""
@@ -55,3 +63,5 @@ class Context:
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.close()
+        if "recorder" in self.__dict__:
+            self.recorder.close()

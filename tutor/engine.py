@@ -42,12 +42,15 @@ class Engine:
     """One sandbox worker process and the requests sent to it, one at a time."""
 
     def __init__(self, python: str | None = None, device: str = "cpu", runs_dir: Path | None = None,
-                 on_state: Callable[[str], None] | None = None, worker_args: list[str] | None = None) -> None:
+                 on_state: Callable[[str], None] | None = None, worker_args: list[str] | None = None,
+                 recorder: Any = None) -> None:
         self.python = python or sys.executable
         self.device = device
         self.runs_dir = runs_dir
         self.on_state = on_state
         self.worker_args = list(worker_args or [])
+        #: A ``tutor.record.SessionRecorder`` (or None): every submit is recorded through it.
+        self.recorder = recorder
         self.hello: dict[str, Any] = {}
         self.state = "stopped"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -166,7 +169,28 @@ class Engine:
             self._buf += data
 
     def submit(self, request: RunRequest, on_event: EventCallback | None = None) -> RunResult:
-        """Run ``request`` to its end; ``on_event`` sees every event as it arrives."""
+        """Run ``request`` to its end; ``on_event`` sees every event as it arrives.
+
+        With a recorder, the request, its events and its result are recorded whatever
+        happens (a recording failure never fails the run: see ``tutor/record.py``).
+        """
+        if self.recorder is None:
+            return self._submit(request, on_event)
+        recording = self.recorder.begin(request)
+
+        def tap(event: dict[str, Any]) -> None:
+            recording.add(event)
+            if on_event is not None:
+                on_event(event)
+
+        result = RunResult(error="the run was interrupted")
+        try:
+            result = self._submit(request, tap)
+        finally:
+            recording.finish(result, self.hello)
+        return result
+
+    def _submit(self, request: RunRequest, on_event: EventCallback | None = None) -> RunResult:
         with self._lock:
             result = RunResult()
             try:
