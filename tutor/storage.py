@@ -87,5 +87,30 @@ def read_versioned_json(path: Path, version: int) -> tuple[dict[str, Any] | None
             return data, None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         reason = f"corrupt: {exc.__class__.__name__}"
-    moved = set_aside(path)
+    try:
+        moved = set_aside(path)
+    except OSError as exc:  # a read-only folder: leave it, say so, and do not crash
+        return None, f"{path.name} could not be read ({reason}) nor moved aside ({exc.strerror or exc})"
     return None, f"{path.name} could not be read ({reason}); it was moved to {moved} and a fresh one started"
+
+
+def remove_stale_temps(path: Path, min_age_s: float = 600.0) -> int:
+    """Delete temporary files that an interrupted :func:`atomic_write_text` of ``path`` left.
+
+    Only ``.NAME.*.tmp`` files older than ``min_age_s`` go: a live writer renames its own
+    within milliseconds, and these never held anything but a copy of a newer write.
+    """
+    removed = 0
+    try:
+        candidates = list(path.parent.glob(f".{path.name}.*.tmp"))
+    except OSError:
+        return 0
+    now = time.time()
+    for tmp in candidates:
+        try:
+            if now - tmp.stat().st_mtime >= min_age_s:
+                tmp.unlink()
+                removed += 1
+        except OSError:
+            pass
+    return removed
