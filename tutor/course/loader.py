@@ -109,6 +109,7 @@ def load_file(path: Path) -> tuple[Lesson | None, list[LessonError]]:
         id=data["id"], title=data["title"], prose=data["prose"], exercises=exercises,
         examples=[Example(e["title"], e["code"], e.get("explanation", "")) for e in data.get("examples", [])],
         summary=data.get("summary", ""), chapter_title=data.get("chapter", ""), path=str(path),
+        recordings=[str(path.resolve().parent / rel) for rel in data.get("recordings", [])],
     )
     return lesson, []
 

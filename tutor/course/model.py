@@ -50,6 +50,8 @@ class Lesson:
     summary: str = ""
     chapter_title: str = ""
     path: str = ""
+    #: Shipped recordings (absolute paths), replayable with ``pytorch-tutor replay --lesson``.
+    recordings: list[str] = field(default_factory=list)
 
     @property
     def chapter(self) -> int:

@@ -106,6 +106,16 @@ EXAMPLE = Field("object", "A runnable example shown with the prose.", fields={
     "explanation": _s("Markdown shown under the code."),
 })
 
+def _relative_path_problem(value: Any) -> str | None:
+    """Shipped files must stay inside the lesson folder, so a lesson folder can move as a whole."""
+    if not isinstance(value, str):
+        return None
+    parts = value.replace("\\", "/").split("/")
+    if value.startswith(("/", "\\")) or ".." in parts or (len(value) > 1 and value[1] == ":"):
+        return f"{value!r} must be a path relative to the lesson file, inside its folder"
+    return None
+
+
 LESSON = Field("object", "A lesson: one section of the roadmap.", fields={
     "format_version": Field("int", "Always 1 for this format.", required=True, choices=(FORMAT_VERSION,)),
     "id": _s("Section number, e.g. `2.3`.", required=True, pattern=r"^\d+\.\d+$"),
@@ -115,6 +125,9 @@ LESSON = Field("object", "A lesson: one section of the roadmap.", fields={
     "prose": _s("The explanation (Markdown).", required=True, non_empty=True),
     "examples": Field("list", "Runnable examples.", item=EXAMPLE),
     "exercises": Field("list", "Checked exercises.", required=True, min_items=1, item=EXERCISE),
+    "recordings": Field("list", "Recorded runs shipped with the lesson (e.g. a GPU run), replayable without "
+                        "torch: session files (docs/recording.md), relative to this file.",
+                        item=_s("", non_empty=True, pattern=r"^.+\.jsonl$", extra=_relative_path_problem)),
 })
 
 _TYPE_NAMES = {"str": "a string", "int": "an integer", "number": "a number", "bool": "true or false",
