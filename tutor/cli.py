@@ -25,6 +25,8 @@ COMMANDS = [
     ("lint", "lint_cmd"),
     ("doctor", "doctor_cmd"),
     ("schema", "schema_cmd"),
+    ("replay", "replay_cmd"),
+    ("progress", "progress_cmd"),
 ]
 
 

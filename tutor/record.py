@@ -443,7 +443,11 @@ def record_result(rec: dict[str, Any]) -> RunResult:
         if event.get("type") == "artifact":
             ref = event.get("ref")
             if isinstance(ref, int) and 0 <= ref < len(artifacts):
-                result.apply(artifacts[ref])
+                artifact = artifacts[ref]
+                if artifact.get("omitted"):   # too big to keep: say so where it would be drawn
+                    title = f"{artifact.get('title') or artifact.get('kind')} (not kept: {artifact['omitted']})"
+                    artifact = {**artifact, "title": title}
+                result.apply(artifact)
             continue
         if event.get("type") == "check":
             continue   # the summary below is authoritative
@@ -537,3 +541,50 @@ def records_for(sessions: Iterable[Session], lesson_or_ref: str) -> list[tuple[S
             if rec.get("lesson") == lesson_or_ref or rec.get("exercise") == lesson_or_ref:
                 out.append((session, rec))
     return out
+
+
+# --- what a replay shows ---------------------------------------------------------------------
+
+
+@dataclass
+class Attempt:
+    """One recorded run or check, and the session it came from."""
+
+    session: Session
+    record: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        rec = self.record
+        what = rec.get("exercise") or rec.get("lesson") or Path(str(rec.get("file") or "?")).name
+        return f"{rec.get('kind', 'run')} {what}"
+
+    def result(self) -> RunResult:
+        return record_result(self.record)
+
+    def facts(self) -> str:
+        """One line: when, where, how isolated (and that it was shipped, when it was)."""
+        rec = self.record
+        iso = rec.get("isolation") or {}
+        worker = rec.get("worker") or {}
+        parts = [str(rec.get("time", "")), f"device {rec.get('device') or '?'}",
+                 f"isolation {iso.get('level', '?')}"]
+        if worker.get("torch"):
+            parts.append(f"torch {worker['torch']}")
+        if self.session.shipped:
+            parts.append("shipped with the lesson")
+        return " · ".join(p for p in parts if p)
+
+
+@dataclass
+class Replay:
+    """What ``replay`` shows: a title, the attempts in order, and notes about skipped data."""
+
+    title: str
+    attempts: list[Attempt]
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of_session(cls, session: Session) -> "Replay":
+        return cls(session.title(), [Attempt(session, r) for r in session.records],
+                   [f"{session.path.name}: {p}" for p in session.problems])

@@ -52,14 +52,15 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
     return {"show": _show, "export": _export, "import": _import, "reset": _reset}[action](args, ctx)
 
 
-def confirm(question: str, yes: bool) -> bool:
+def confirm(question: str, yes: bool, action: str) -> bool:
     """``--yes``, or a y/N answer at a terminal; refuses (UserError) when nobody can answer."""
     from tutor.cli import UserError
 
     if yes:
         return True
     if not sys.stdin.isatty():
-        raise UserError(f"{question.rstrip('?')}: this needs confirmation; pass --yes (no terminal to ask)")
+        raise UserError(f"`progress {action}` asks for confirmation and there is no terminal to ask; "
+                        "pass --yes to go ahead")
     try:
         answer = input(f"{question} [y/N] ")
     except EOFError:
@@ -148,7 +149,7 @@ def _import(args: argparse.Namespace, ctx: Any) -> int:
     n = len(incoming.get("exercises") or {})
     if args.replace:
         mine = len(progress.data["exercises"])
-        if not confirm(f"Replace your progress on {mine} exercise(s) with {args.file}'s {n}?", args.yes):
+        if not confirm(f"Replace your progress on {mine} exercise(s) with {args.file}'s {n}?", args.yes, "import --replace"):
             out.print("nothing changed")
             return 1
     backup = progress.backup()
@@ -186,7 +187,7 @@ def _reset(args: argparse.Namespace, ctx: Any) -> int:
     what = f"on {target}" if target else "on every lesson"
     question = (f"Forget your progress {what} ({len(refs)} exercise(s), {passed} passed)? "
                 "Your exercise files are kept.")
-    if not confirm(question, args.yes):
+    if not confirm(question, args.yes, "reset"):
         out.print("nothing changed")
         return 1
     backup = progress.backup()
