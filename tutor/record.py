@@ -588,3 +588,26 @@ class Replay:
     def of_session(cls, session: Session) -> "Replay":
         return cls(session.title(), [Attempt(session, r) for r in session.records],
                    [f"{session.path.name}: {p}" for p in session.problems])
+
+
+def shipped_recording_problems(lesson: Any) -> list[str]:
+    """``lint``'s check of a lesson's ``recordings``: each file exists, is a valid session
+    log with no cut-off or bad line, and is about this lesson's exercises."""
+    problems: list[str] = []
+    slugs = {ex.ref for ex in lesson.exercises}
+    for file in lesson.recordings:
+        path = Path(file)
+        where = f"{lesson.path or lesson.id}: recordings: {path.name}"
+        if not path.is_file():
+            problems.append(f"{where}: no such file ({path})")
+            continue
+        wrong = validate_session_file(path)
+        problems.extend(f"{where}: {p}" for p in wrong)
+        if wrong:
+            continue
+        for n, rec in enumerate(read_session(path, shipped=True).records, start=1):
+            if rec.get("lesson") != lesson.id:
+                problems.append(f"{where}: record {n} is about lesson {rec.get('lesson')!r}, not {lesson.id}")
+            elif rec.get("exercise") and rec["exercise"] not in slugs:
+                problems.append(f"{where}: record {n} is about {rec['exercise']}, which this lesson does not have")
+    return problems

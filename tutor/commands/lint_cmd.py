@@ -173,14 +173,19 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
     by_file_errors: dict[str, list[str]] = {}
     for err in course.errors:
         by_file_errors.setdefault(err.file, []).append(str(err))
+    from tutor.record import shipped_recording_problems
+
+    # Shipped recordings are validated against the session format even with --no-run.
+    recording_errors = {lesson.id: shipped_recording_problems(lesson) for lesson in lessons}
     lesson_json = []
     for lesson in lessons:
-        lesson_json.append({"id": lesson.id, "file": lesson.path, "errors": [],
+        lesson_json.append({"id": lesson.id, "file": lesson.path, "errors": recording_errors[lesson.id],
                             "exercises": [reports.get(e.ref, ExerciseReport(e.ref)).to_json()
                                           for e in lesson.exercises if e.ref in reports or args.no_run]})
     for file, errors in by_file_errors.items():
         lesson_json.append({"id": None, "file": file, "errors": errors, "exercises": []})
-    problems = sum(len(r.problems) for r in reports.values()) + len(course.errors)
+    problems = (sum(len(r.problems) for r in reports.values()) + len(course.errors)
+                + sum(len(e) for e in recording_errors.values()))
     ok = problems == 0
     if args.json:
         json.dump({"format": 1, "ok": ok, "lessons": lesson_json,
@@ -191,6 +196,9 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
     out = console()
     for err in course.errors:
         out.print(Text(f"✗ {err}", style="red"))
+    for errors in recording_errors.values():
+        for err in errors:
+            out.print(Text(f"✗ {err}", style="red"))
     if reports:
         table = Table(title="lint", title_justify="left")
         for col in ("exercise", "solution", "starter", "seconds", "problem"):
