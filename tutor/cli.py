@@ -91,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _open_tui(ctx: object) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UserError("the full-screen tutor needs a terminal; without one, use `pytorch-tutor list`, "
+                        "`show`, `check` and `run` (see --help)")
     try:
         app_module = importlib.import_module("tutor.ui.app")
     except ModuleNotFoundError as exc:
