@@ -343,16 +343,18 @@ def judge_source(spec: dict[str, Any], source: str) -> str:
             name = node.attr
         elif isinstance(node, ast.Name):
             name = node.id
-        elif isinstance(node, ast.ImportFrom):
-            for alias in node.names:
-                if alias.name in banned:
-                    fail(f"line {node.lineno}: importing `{alias.name}` — this exercise asks you not to use "
-                         f"`{banned[alias.name]}`; build it from simpler operations")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in banned:
             name = node.value
         if name in banned:
             fail(f"line {getattr(node, 'lineno', '?')}: uses `{banned[name]}` — this exercise asks you to "
                  f"build it yourself from simpler operations")
+    # Imports usually sit at module level, outside any scope: look at the whole file.
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name in banned:
+                    fail(f"line {node.lineno}: importing `{alias.name}` — this exercise asks you not to use "
+                         f"`{banned[alias.name]}`; build it from simpler operations")
     for mod in forbid.get("imports", []):
         for node in ast.walk(tree):
             if isinstance(node, ast.Import) and any(a.name == mod or a.name.startswith(mod + ".") for a in node.names):
