@@ -1,0 +1,188 @@
+"""The Textual app: ``run_app(ctx)`` opens it; ``TutorApp`` is what tests drive.
+
+The app holds what the screens share — the context (paths, course, progress), the engine
+(injected, so tests can pass a fake), watch mode — and keeps the status bar current. The
+screens do the work: ``screens/catalogue.py`` and ``screens/lesson.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+
+from tutor.ui.commands import AppCommands, CourseCommands
+from tutor.ui.messages import ProgressChanged
+from tutor.ui.screens.catalogue import CatalogueScreen
+from tutor.ui.screens.lesson import LessonScreen
+from tutor.ui.screens.modals import HelpScreen
+from tutor.ui.widgets.status_bar import StatusBar, status_text
+
+#: Wall-clock limit for a plain run (not a check) of an exercise file, at least.
+RUN_TIMEOUT_S = 30.0
+#: When set, the app writes timings to this file once the first screen is drawn (bench.py).
+BENCH_ENV = "PYTORCH_TUTOR_UI_BENCH"
+DARK_THEME, LIGHT_THEME = "textual-dark", "textual-light"
+
+
+class TutorApp(App[int]):
+    """pytorch-tutor's full-screen interface."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "pytorch-tutor"
+    COMMANDS = App.COMMANDS | {CourseCommands, AppCommands}
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", show=True, priority=True, id="quit"),
+        Binding("f1", "help", "Help", show=False, priority=True, id="help-f1"),
+        Binding("question_mark", "help", "Help", show=False, id="help"),
+        Binding("ctrl+l", "toggle_theme", "Theme", show=False, priority=True, id="theme"),
+    ]
+
+    def __init__(self, ctx: Any, engine: Any = None, *, watch: bool = False, cursor_blink: bool = True,
+                 start_engine: bool = True) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self._engine = engine
+        self.cursor_blink = cursor_blink
+        self.start_engine = start_engine
+        self.watch_mode = watch
+        self._status_cache: Any = None
+
+    # --- shared state -------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            self._engine = self.ctx.engine  # through ctx, so session recording sees TUI runs
+        return self._engine
+
+    @property
+    def course(self) -> Any:
+        return self.ctx.course
+
+    @property
+    def progress(self) -> Any:
+        return self.ctx.progress
+
+    @property
+    def paths(self) -> Any:
+        return self.ctx.paths
+
+    def build_request(self, kind: str, exercise: Any, path: Path) -> Any:
+        """The sandbox request for checking or running ``exercise``'s file."""
+        if kind == "check":
+            return self.ctx.request(exercise, path)
+        from sandbox.protocol import RunRequest
+        from tutor.engine import limits_for
+
+        device = self.ctx.device if self.ctx.device != "auto" else "cpu"
+        return RunRequest(kind="run", file=str(path), seed=random.randrange(1, 2**31), device=device,
+                          limits=limits_for(max(exercise.time_budget, RUN_TIMEOUT_S), exercise.limits))
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        progress = self.progress
+        first_run = not progress.data.get("exercises") and not progress.last
+        self.push_screen(CatalogueScreen(first_run=first_run))
+        last = self.course.find_exercise(progress.last) if progress.last else None
+        if last is not None:
+            self.push_screen(LessonScreen(last))
+        if progress.notice:
+            self.notify(progress.notice, severity="warning", timeout=10)
+        self.set_interval(0.3, self.refresh_status)
+        # Warm the sandbox only after the first screen is on the terminal: on a small
+        # machine, the worker importing torch would otherwise slow the first paint.
+        self.call_after_refresh(self._after_first_paint)
+
+    def _after_first_paint(self) -> None:
+        if self.start_engine:
+            self.engine.start_in_background()
+        bench_file = os.environ.get(BENCH_ENV)
+        if bench_file:
+            from tutor.ui.bench import report_from_app
+
+            report_from_app(self, bench_file)
+
+    # --- navigation ---------------------------------------------------------------------------
+
+    def open_exercise(self, exercise: Any) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, LessonScreen):
+                while self.screen is not screen:
+                    self.pop_screen()
+                screen.show_exercise(exercise)
+                return
+        self.push_screen(LessonScreen(exercise))
+
+    def open_lesson(self, lesson: Any) -> None:
+        open_ones = [ex for ex in lesson.exercises if self.progress.state(ex.ref) != "passed"]
+        self.open_exercise((open_ones or lesson.exercises)[0])
+
+    def show_catalogue(self) -> None:
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, CatalogueScreen):
+            self.pop_screen()
+
+    # --- status -------------------------------------------------------------------------------
+
+    def device_label(self) -> str:
+        device = self.ctx.device
+        return "cpu (auto)" if device == "auto" else device
+
+    def status_text(self) -> Any:
+        engine = self._engine
+        state = getattr(engine, "state", "stopped") if engine is not None else "stopped"
+        try:
+            isolation = str((engine.isolation or {}).get("level", "")) if engine is not None else ""
+        except Exception:  # noqa: BLE001 - the status bar must never fail
+            isolation = ""
+        refs = [ex.ref for ex in self.course.exercises]
+        passed = sum(self.progress.state(r) == "passed" for r in refs)
+        return status_text(self.device_label(), state, isolation, passed, len(refs), self.watch_mode)
+
+    def refresh_status(self) -> None:
+        text = self.status_text()
+        key = (text.plain, id(self.screen))
+        if key == self._status_cache:
+            return
+        self._status_cache = key
+        for bar in self.screen.query(StatusBar):
+            bar.update(text)
+
+    def on_progress_changed(self, message: ProgressChanged) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, CatalogueScreen):
+                screen.refresh_marks()
+        self._status_cache = None
+        self.refresh_status()
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT_THEME if self.current_theme.dark else DARK_THEME
+
+    def action_toggle_watch(self) -> None:
+        if isinstance(self.screen, LessonScreen):
+            self.screen.action_toggle_watch()
+        else:
+            self.watch_mode = not self.watch_mode
+            self.refresh_status()
+            self.notify("Watch mode on." if self.watch_mode else "Watch mode off.", timeout=3)
+
+
+def run_app(ctx: Any) -> int:
+    """Open the tutor; returns the exit status."""
+    started = time.perf_counter()
+    app = TutorApp(ctx)
+    app.started_at = started  # type: ignore[attr-defined]
+    result = app.run()
+    return int(result or 0)

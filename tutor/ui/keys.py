@@ -1,0 +1,62 @@
+"""Every key of the lesson screen in one table: the bindings and the help are built from it.
+
+Keys are chosen to survive tmux, SSH and the editor: plain ctrl+letter keys the text area
+does not use (ctrl+r, ctrl+t, ctrl+g, ctrl+o, ctrl+n, ctrl+f), plus function keys. The
+action keys are priority bindings, so they work while the editor has focus.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+#: (keys, action, footer label, shown in the footer, description for the help)
+LESSON_KEYS: list[tuple[str, str, str, bool, str]] = [
+    ("ctrl+r,f5", "run", "Run", True, "run your file and show its output"),
+    ("ctrl+t", "check", "Check", True, "check your file against the exercise's checks"),
+    ("ctrl+g", "hint", "Hint", True, "reveal one more hint (they get more specific)"),
+    ("ctrl+o", "solution", "Solution", True, "show the reference solution (asks first if you have not passed)"),
+    ("ctrl+n,f4", "next", "Next", True, "go to the next exercise"),
+    ("f3", "previous", "Prev", True, "go to the previous exercise"),
+    ("escape,ctrl+c", "stop", "Stop", True, "stop the running code (only while it runs)"),
+    ("escape", "back", "Catalogue", True, "back to the catalogue (in the editor, esc first leaves the editor)"),
+    ("ctrl+f", "toggle_watch", "Watch", False, "watch mode: check automatically whenever the file changes on disk"),
+    ("f2", "external_editor", "$EDITOR", False, "edit the file in your own editor ($VISUAL / $EDITOR)"),
+    ("f8", "reset", "Reset", False, "reset the file to the starter code (asks first; your version is kept as a backup)"),
+    ("ctrl+s", "save", "Save", False, "save now (the file is also saved automatically as you type)"),
+]
+
+#: Keys that work everywhere.
+GLOBAL_KEYS: list[tuple[str, str]] = [
+    ("ctrl+p or /", "command palette: search exercises and lessons, switch theme, ..."),
+    ("? or f1", "this help (? works when the editor does not have focus)"),
+    ("ctrl+l", "switch between the light and the dark theme"),
+    ("ctrl+q", "quit (your work is saved as you type)"),
+]
+
+CATALOGUE_KEYS: list[tuple[str, str]] = [
+    ("up / down", "move; right/left expand and collapse"),
+    ("enter", "open the exercise (on a lesson: its next open exercise)"),
+]
+
+
+def lesson_bindings() -> list[Binding]:
+    return [Binding(keys, action, label, show=show, priority=True, id=action)
+            for keys, action, label, show, _ in LESSON_KEYS]
+
+
+def _pretty(keys: str) -> str:
+    return " / ".join(keys.split(","))
+
+
+def help_markdown() -> str:
+    lines = ["# Keys", "", "## In a lesson", "", "| key | what it does |", "|---|---|"]
+    lines += [f"| `{_pretty(keys)}` | {desc} |" for keys, _, _, _, desc in LESSON_KEYS]
+    lines += ["", "In the editor: arrows, home/end, pageup/pagedown, shift+arrows select, "
+              "ctrl+z undo, ctrl+y redo, ctrl+x/ctrl+c/ctrl+v cut/copy/paste, f7 selects all. "
+              "tab indents; esc leaves the editor (then tab moves between panes).", "",
+              "## In the catalogue", "", "| key | what it does |", "|---|---|"]
+    lines += [f"| `{keys}` | {desc} |" for keys, desc in CATALOGUE_KEYS]
+    lines += ["", "## Everywhere", "", "| key | what it does |", "|---|---|"]
+    lines += [f"| `{keys}` | {desc} |" for keys, desc in GLOBAL_KEYS]
+    lines += ["", "Progress marks: ✓ passed, ● attempted, · new. Esc closes this help."]
+    return "\n".join(lines)

@@ -1,0 +1,80 @@
+"""Small modal screens: a yes/no question, the reference solution, the key help."""
+
+from __future__ import annotations
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Markdown, Static
+
+from tutor.ui.keys import help_markdown
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Ask a yes/no question; dismisses with True only on an explicit yes."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
+        super().__init__()
+        self.question = question
+        self.yes = yes
+        self.no = no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question, classes="question")
+            with Horizontal(classes="buttons"):
+                yield Button(f"{self.yes} (y)", id="yes", variant="warning")
+                yield Button(f"{self.no} (n)", id="no", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class SolutionScreen(ModalScreen[None]):
+    """The reference solution, read-only, highlighted."""
+
+    BINDINGS = [Binding("escape,q,ctrl+o", "dismiss", "Close")]
+
+    def __init__(self, ref: str, solution: str) -> None:
+        super().__init__()
+        self.ref = ref
+        self.solution = solution
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Static(Text.assemble(("Reference solution ", "bold"), (self.ref, ""),
+                                       ("   esc closes", "dim")), classes="question")
+            with VerticalScroll(id="solution-scroll"):
+                yield Static(Syntax(self.solution.rstrip(), "python", theme="ansi_dark", line_numbers=True,
+                                    word_wrap=False, background_color="default"), id="solution")
+
+    def on_mount(self) -> None:
+        self.query_one("#solution-scroll").focus()
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key, by screen."""
+
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            with VerticalScroll(id="help-scroll"):
+                yield Markdown(help_markdown(), id="help-text")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-scroll").focus()

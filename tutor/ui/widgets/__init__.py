@@ -1,0 +1,1 @@
+"""Widgets used by the screens: the code editor, the output pane, the status bar, ..."""

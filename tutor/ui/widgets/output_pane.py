@@ -1,0 +1,254 @@
+"""The output pane: tabs for the program's output, the checks, the visuals, the loss curve.
+
+Learner output is untrusted text. It goes through ``tutor.display.safe_text`` (control
+characters become visible ``\\x1b`` placeholders) and is shown as ``rich.text.Text``, which
+never interprets markup — so printed escape sequences cannot move the cursor, change
+colours or retitle the terminal, and ``[bold]`` prints as typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import RichLog, Static, TabbedContent, TabPane
+
+from tutor.display import outcome_line, render_checks, safe_text
+
+#: Partial lines are held back until their newline arrives, but never beyond this size.
+MAX_PENDING_CHARS = 4096
+
+
+def renderers() -> tuple[Any, Any] | None:
+    """``(render_artifact, render_metrics)`` from ``tutor.render``, or None if unavailable."""
+    try:
+        from tutor.render import render_artifact, render_metrics  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return render_artifact, render_metrics
+
+
+def finish_line(result: Any, kind: str) -> Text:
+    """How a run ended, in one line; a cancelled run says so instead of "timeout"."""
+    if result.detail == "cancelled":
+        return Text("■ stopped", style="bold yellow")
+    if kind == "run" and result.status == "pass":
+        line = Text("✓ ran to the end", style="bold green")
+    else:
+        line = outcome_line(result)
+    if result.duration_ms:
+        line.append(f"  ({result.duration_ms / 1000:.2f} s)", style="dim")
+    return line
+
+
+class OutputLog(RichLog):
+    """stdout and stderr, streamed; stderr lines in red. Lines are assembled per stream."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(wrap=True, markup=False, highlight=False, auto_scroll=True, **kwargs)
+        self._pending = {"stdout": "", "stderr": ""}
+
+    def reset(self) -> None:
+        self.clear()
+        self._pending = {"stdout": "", "stderr": ""}
+
+    def feed(self, stream: str, text: str) -> None:
+        pending = self._pending.get(stream, "") + safe_text(text)
+        *lines, rest = pending.split("\n")
+        for line in lines:
+            self._write_line(stream, line)
+        if len(rest) > MAX_PENDING_CHARS:
+            self._write_line(stream, rest)
+            rest = ""
+        self._pending[stream] = rest
+
+    def flush(self) -> None:
+        for stream, rest in self._pending.items():
+            if rest:
+                self._write_line(stream, rest)
+        self._pending = {"stdout": "", "stderr": ""}
+
+    def note(self, text: Text) -> None:
+        """A line from the tutor itself (not the learner's program)."""
+        self.write(text)
+
+    def _write_line(self, stream: str, line: str) -> None:
+        self.write(Text(line, style="red" if stream == "stderr" else ""))
+
+
+class ChecksView(Static):
+    """Each check, passed or failed, with its teaching message, and the verdict."""
+
+    def show_waiting(self) -> None:
+        self.update(Text("checking…", style="dim"))
+
+    def show_result(self, result: Any, footer: Text | None = None) -> None:
+        parts: list[RenderableType] = []
+        if result.checks:
+            parts.append(render_checks(result))
+        elif result.status != "error":
+            parts.append(Text("No check ran: your file stopped before the checks could start.", style="yellow"))
+        parts.append(Text())
+        parts.append(finish_line(result, "check"))
+        if result.outcome == "exception" and result.stderr.strip():
+            parts.append(Text("The traceback is on the output tab.", style="dim"))
+        if footer is not None:
+            parts.append(footer)
+        self.update(Group(*parts))
+
+
+class VisualsView(VerticalScroll):
+    """The renders of the run's artifacts (tensors, graphs, images, ...)."""
+
+    def reset(self) -> None:
+        self.remove_children()
+        self.mount(Static(Text("Visuals your code produces with show() appear here.", style="dim"),
+                          classes="placeholder"))
+
+    def add(self, artifact: dict[str, Any]) -> None:
+        for placeholder in self.query(".placeholder"):
+            placeholder.remove()
+        self.mount(Static(self._render(artifact), classes="visual"))
+
+    def _render(self, artifact: dict[str, Any]) -> RenderableType:
+        width = max(20, (self.size.width or 80) - 2)
+        found = renderers()
+        if found is not None:
+            try:
+                return found[0](artifact, width)
+            except Exception as exc:  # noqa: BLE001 - a bad artifact must not break the app
+                return Text(f"(could not draw {artifact.get('kind', 'artifact')}: {exc})", style="red")
+        title = safe_text(str(artifact.get("title") or ""))
+        return Text(f"[{safe_text(str(artifact.get('kind', 'artifact')))}] {title}  (renderers unavailable)",
+                    style="dim")
+
+
+class LossCurve(Static):
+    """A live curve of the metrics a run reports; redrawn at most every 0.2 s."""
+
+    def on_mount(self) -> None:
+        self.metrics: list[dict[str, Any]] = []
+        self._dirty = False
+        self.set_interval(0.2, self._redraw_if_dirty)
+        self.reset()
+
+    def reset(self) -> None:
+        self.metrics = []
+        self.update(Text("Metrics your code reports while it runs are plotted here.", style="dim"))
+
+    def add(self, metric: dict[str, Any]) -> None:
+        self.metrics.append(metric)
+        self._dirty = True
+
+    def _redraw_if_dirty(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.redraw()
+
+    def redraw(self) -> None:
+        if not self.metrics:
+            return
+        width = max(20, self.size.width or 60)
+        height = max(5, self.size.height or 10)
+        found = renderers()
+        if found is not None:
+            try:
+                self.update(found[1](self.metrics, width, height))
+                return
+            except Exception as exc:  # noqa: BLE001
+                self.update(Text(f"(could not draw the curve: {exc})", style="red"))
+                return
+        self.update(metrics_table(self.metrics))
+
+
+def metrics_table(metrics: list[dict[str, Any]]) -> Text:
+    """The plain fallback: per metric, its last value, its lowest, and how many points."""
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for m in metrics:
+        by_name.setdefault(safe_text(str(m.get("name", "?"))), []).append(m)
+    text = Text()
+    for name, points in by_name.items():
+        values = [p.get("value") for p in points if isinstance(p.get("value"), (int, float))]
+        last = points[-1]
+        text.append(f"{name}", style="bold")
+        text.append(f"  step {last.get('step', len(points) - 1)}: {last.get('value')}")
+        if values:
+            text.append(f"   lowest {min(values):.4g}   {len(points)} points")
+        text.append("\n")
+    return text
+
+
+class OutputPane(Vertical):
+    """The tabbed output area below the editor."""
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="output-tabs"):
+            with TabPane("Output", id="tab-output"):
+                yield OutputLog(id="output-log")
+            with TabPane("Checks", id="tab-checks"):
+                with VerticalScroll():
+                    yield ChecksView(Text("Check your code with ctrl+t.", style="dim"), id="checks-view")
+            with TabPane("Visuals", id="tab-visuals"):
+                yield VisualsView(id="visuals-view")
+            with TabPane("Loss", id="tab-loss"):
+                yield LossCurve(id="loss-curve")
+
+    def on_mount(self) -> None:
+        self.query_one(VisualsView).reset()
+        # Written after the first layout: a RichLog wraps text at the width it has then.
+        self.call_after_refresh(self.log_view.note, Text(
+            "Output of your code appears here. ctrl+r runs it, ctrl+t checks it.", style="dim"))
+
+    @property
+    def log_view(self) -> OutputLog:
+        return self.query_one(OutputLog)
+
+    def show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = f"tab-{tab}"
+
+    @property
+    def active_tab(self) -> str:
+        return self.query_one(TabbedContent).active.removeprefix("tab-")
+
+    def begin(self, kind: str, ref: str) -> None:
+        """A run starts: clear the views and say what is running."""
+        self._saw_metric = False
+        self.log_view.reset()
+        self.log_view.note(Text(f"{'checking' if kind == 'check' else 'running'} {ref}…  (esc stops it)",
+                                style="dim"))
+        self.query_one(VisualsView).reset()
+        self.query_one(LossCurve).reset()
+        if kind == "check":
+            self.query_one(ChecksView).show_waiting()
+        if self.active_tab != "output":
+            self.show_tab("output")
+
+    def feed(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind in ("stdout", "stderr"):
+            self.log_view.feed(kind, str(event.get("text", "")))
+        elif kind == "metric":
+            self.query_one(LossCurve).add(event)
+            if not getattr(self, "_saw_metric", False):
+                self._saw_metric = True
+                if self.active_tab == "output":
+                    self.show_tab("loss")
+        elif kind == "artifact":
+            self.query_one(VisualsView).add(event)
+
+    def finish(self, kind: str, result: Any, footer: Text | None = None) -> None:
+        """The run is over: flush output, draw the verdict, pick the tab that matters."""
+        log = self.log_view
+        log.flush()
+        if result.truncated:
+            log.note(Text(f"(output truncated: {result.dropped_bytes:,} bytes dropped)", style="dim"))
+        if result.error and result.status == "error":
+            log.note(Text(safe_text(result.error), style="bold red"))
+        log.note(finish_line(result, kind))
+        self.query_one(LossCurve).redraw()
+        if kind == "check":
+            self.query_one(ChecksView).show_result(result, footer)
+            self.show_tab("checks")
