@@ -56,6 +56,13 @@ EVENT_TYPES = (
 #: What the learner's side may send on its event descriptor.
 CHILD_EVENT_TYPES = ("metric", "artifact")
 
+#: Kinds of ``artifact`` events that ``sandbox.show`` sends and ``tutor.render`` draws; the
+#: ``data`` schema of each is documented in docs/visuals.md. Readers skip unknown kinds.
+ARTIFACT_KINDS = ("tensor", "graph", "module", "curve", "image", "heatmap", "profile",
+                  "tensorboard", "text")
+#: ``show`` replaces an artifact whose encoded event would exceed this by a short note.
+MAX_ARTIFACT_BYTES = 4 * 1024 * 1024
+
 #: Default cap on learner output kept per stream (bytes). Past it, output is dropped and
 #: counted; the final event says how many bytes were dropped.
 DEFAULT_OUTPUT_CAP = 64 * 1024

@@ -179,7 +179,7 @@ def render(data: dict[str, Any], title: str, width: int) -> Adaptive:
         if data.get("dropped"):
             note += f"; {data['dropped']} trace event(s) were cut to keep the visual small"
         if data.get("source"):
-            note += f"; full trace: {clean(data['source'], 80)} (deleted with the run's folder unless saved elsewhere)"
+            note += f"; full trace written to {clean(data['source'], 80)}"
         parts.append(Text(note, style="dim"))
         return Group(*parts)
 
