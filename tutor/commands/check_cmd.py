@@ -44,6 +44,7 @@ def find_exercise(ctx: Any, ref: str) -> Any:
 def run(args: argparse.Namespace, ctx: Any) -> int:
     from tutor.cli import UserError
 
+    ctx.engine.start_in_background()  # warm the worker while the lesson and file are prepared
     exercise = find_exercise(ctx, args.exercise)
     if args.file:
         path = Path(args.file)
