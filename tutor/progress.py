@@ -234,9 +234,9 @@ def merge_progress(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, An
     for ref, item in normalized(theirs)["exercises"].items():
         mine = out["exercises"].get(ref)
         if mine is None:
-            out["exercises"][ref] = dict(item)
+            out["exercises"][ref] = _with_defaults(item)
             continue
-        merged = {**item, **mine}
+        merged = _with_defaults({**item, **mine})
         if "passed" in (mine.get("state"), item.get("state")):
             merged["state"] = "passed"
         for key in _COUNTERS:
@@ -252,6 +252,11 @@ def merge_progress(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, An
     if not out.get("last"):
         out["last"] = theirs.get("last")
     return out
+
+
+def _with_defaults(item: dict[str, Any]) -> dict[str, Any]:
+    """An exercise entry with every field present, so merging the same data twice is a no-op."""
+    return {"state": "attempted", "attempts": 0, "passes": 0, "hints_shown": 0, "solution_viewed": False, **item}
 
 
 def _read(path: Path) -> tuple[dict[str, Any] | None, str | None]:
