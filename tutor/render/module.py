@@ -25,7 +25,7 @@ def _line(node: dict[str, Any], width: int) -> Text:
     if name:
         text.append(f"({name}) ", style="dim")
     text.append(clean(node.get("type") or "?", 40), style="bold")
-    extra = clean(node.get("extra") or "", max(10, width // 2))
+    extra = clean(node.get("extra") or "", max(20, width - 20))
     if extra:
         text.append(f"({extra})")
     total = int(node.get("total") or 0)

@@ -59,18 +59,18 @@ def _rows(matrix: list[list[Any]]) -> list[Any]:
 
 
 def matrix_table(matrix: list[list[Any]], plain: bool, width: int, lo: float, hi: float,
-                 row_step: int = 1) -> Table:
+                 row_step: int = 1, min_cell: int = 0) -> Table:
     """A 2-D block of values; in colour each cell's background shows its magnitude (without
     colour the numbers speak for themselves). Row ``i`` is labelled ``i * row_step``."""
     texts = [[fmt(v) for v in row] for row in matrix if isinstance(row, list)]
-    cell_w = max([len(t) for row in texts for t in row] + [1]) + (0 if plain else 2)
+    cell_w = max([len(t) for row in texts for t in row] + [1, min_cell]) + (0 if plain else 2)
     ncols = max([len(r) for r in matrix if isinstance(r, list)] + [0])
     idx_w = len(str(row_step * len(matrix))) + 1
     col_limit = max(2, (width - idx_w - 2) // (cell_w + 1))
     table = Table.grid(padding=(0, 1))
     table.add_column(justify="right", style="dim")
     for _ in _cells(list(range(ncols)), col_limit):
-        table.add_column(justify="right")
+        table.add_column(justify="right", min_width=cell_w)
     for i, row in enumerate(_rows(matrix)):
         if row == "…":
             table.add_row("⋮", *["⋮" for _ in _cells(list(range(ncols)), col_limit)])
@@ -137,7 +137,8 @@ def small_values(data: dict[str, Any], plain: bool, width: int) -> list[Any]:
     for prefix, block in blocks[:MAX_SLICES]:
         if prefix:
             parts.append(Text("[" + ", ".join(str(i) for i in prefix) + ", :, :]", style="dim"))
-        parts.append(matrix_table(block, plain, width, lo, hi))
+        # one cell width for every slice, so the slices line up
+        parts.append(matrix_table(block, plain, width, lo, hi, min_cell=max(len(fmt(v)) for v in _flatten(values))))
     if len(blocks) > MAX_SLICES:
         parts.append(Text(f"… {len(blocks) - MAX_SLICES} more slice(s) not shown", style="dim"))
     return parts
@@ -184,6 +185,10 @@ def histogram(hist: dict[str, Any], plain: bool, width: int) -> Table:
 
 
 def render(data: dict[str, Any], title: str, width: int) -> Adaptive:
+    values = data.get("values")
+    if values is not None and not isinstance(values, (list, int, float)):
+        raise ValueError("tensor 'values' must be a (nested) list of numbers")
+
     def build(plain: bool, w: int) -> Any:
         parts: list[Any] = [header(data, title)]
         if data.get("values") is not None:
