@@ -246,3 +246,25 @@ async def test_the_viewer_steps_through_attempts(tmp_path: Path) -> None:
         assert app.current == 1
         await pilot.press("q")
     assert app.return_value == 0
+
+
+@pytest.mark.slow
+def test_a_real_check_is_recorded_and_replays_offline(isolated_dirs: dict[str, Path]) -> None:
+    """End to end: `check` through the real worker writes a session; replay shows it, torch-free."""
+    env = {"PATH": "/usr/bin:/bin", "PYTORCH_TUTOR_WORKSPACE": str(isolated_dirs["workspace"]),
+           "PYTORCH_TUTOR_DATA": str(isolated_dirs["data"]), "NO_COLOR": "1"}
+    check = subprocess.run([sys.executable, "-m", "tutor", "check", "1.3/standardize", "--seed", "3"],
+                           capture_output=True, text=True, cwd=ROOT, timeout=240, env=env)
+    assert check.returncode == 1, check.stderr          # the starter fails its check
+    files = sorted((isolated_dirs["data"] / "sessions").glob("*.jsonl"))
+    assert len(files) == 1
+    session = read_session(files[0])
+    assert session.header["argv"] == ["check", "1.3/standardize", "--seed", "3"]
+    (rec,) = session.records
+    mine = (isolated_dirs["workspace"] / "1.3" / "standardize.py").read_text()
+    assert rec["code"] == mine and rec["seed"] == 3 and rec["device"] == "cpu"
+    assert rec["status"] == "fail" and rec["isolation"]["level"] in ("full", "partial", "basic")
+    assert rec["result"]["checks"][0]["status"] == "fail"
+    proc, report = run_cli_subprocess("replay", "--last", "--print", env_dirs=isolated_dirs)
+    assert "REPORT [] PROCESSES 0 RC 0" in report, (report, proc.stderr)
+    assert rec["result"]["checks"][0]["name"] in proc.stdout and "✗ not yet" in proc.stdout
