@@ -172,3 +172,11 @@ def test_no_command_without_a_terminal_says_so() -> None:
     proc = subprocess.run([sys.executable, "-m", "tutor"], capture_output=True, text=True, timeout=60,
                           stdin=subprocess.DEVNULL, cwd=ROOT)
     assert_one_line_error(proc, "needs a terminal")
+
+
+def test_run_prints_the_metric_chart(tmp_path: Path) -> None:
+    script = tmp_path / "metrics.py"
+    script.write_text("from sandbox import show\nfor i in range(20):\n    show.metric('val_loss', 1 / (i + 1), step=i)\n")
+    proc = cli("run", str(script))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "val_loss" in proc.stdout and "(last 0.05)" in proc.stdout

@@ -76,15 +76,26 @@ def print_result(result: RunResult, kind: str = "check", out: Console | None = N
         out.print(Text(f"(output truncated: {result.dropped_bytes:,} bytes dropped)", style="dim"))
     if result.artifacts:
         _print_artifacts(result, out)
+    if result.metrics:
+        _print_metrics(result, out)
     if kind == "check" and result.checks:
         out.print(render_checks(result))
     out.print(outcome_line(result), Text(f"  ({result.duration_ms / 1000:.2f} s)", style="dim"))
 
 
+def _print_metrics(result: RunResult, out: Console) -> None:
+    """The run's ``show.metric`` series as one chart (the TUI draws the same one live)."""
+    try:
+        from tutor.render import render_metrics
+    except ImportError:
+        return
+    out.print(render_metrics(result.metrics, width=min(out.width, 100), height=16))
+
+
 def _print_artifacts(result: RunResult, out: Console) -> None:
     """Draw the run's artifacts with the renderers, when they are installed."""
     try:
-        from tutor.render import render_artifact  # type: ignore[attr-defined]
+        from tutor.render import render_artifact
     except ImportError:
         out.print(Text(f"({len(result.artifacts)} visual(s) produced; renderers unavailable)", style="dim"))
         return
