@@ -24,6 +24,15 @@ from sandbox import events
 SANDBOX_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
+def run_threads() -> int:
+    """How many intra-op threads a run gets: the cores, at most 4 (the zygote used 1)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     try:
@@ -54,6 +63,23 @@ def _flush() -> None:
             pass
 
 
+def _finish() -> None:
+    """Say "done", close every descriptor the supervisor reads, and exit 0.
+
+    Closing first lets the supervisor finish without waiting for the kernel to tear down
+    this process's address space (see ``supervise.supervise``). Never returns.
+    """
+    _flush()
+    events.emit({"type": "done"})
+    for fd in (1, 2, events.event_fd()):
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    os._exit(0)
+
+
 def run_learner(job: dict[str, Any]) -> None:
     """Run the learner's file as ``__main__``; for a check, probe it. Never returns."""
     file = job["file"]
@@ -64,13 +90,17 @@ def run_learner(job: dict[str, Any]) -> None:
         events.emit({"type": "exception", "summary": f"cannot read {file}: {exc.strerror}"})
         os._exit(1)
 
+    import torch
+
+    torch.set_num_threads(run_threads())
     seed_everything(int(job.get("seed", 0)))
     module = types.ModuleType("__main__")
     module.__file__ = file
     module.__builtins__ = __builtins__
     sys.modules["__main__"] = module
     sys.argv = [file]
-    sys.path.insert(0, os.path.dirname(os.path.abspath(file)))
+    # As ``python file.py`` would: the file's folder first, never the tutor's own cwd.
+    sys.path[:] = [os.path.dirname(os.path.abspath(file))] + [p for p in sys.path if p not in ("", os.getcwd())]
     exit_code = 0
     try:
         code = compile(source, file, "exec")
@@ -104,9 +134,7 @@ def run_learner(job: dict[str, Any]) -> None:
         _flush()
         codec.save(data, job["probe_path"])
         events.emit({"type": "probe", "path": job["probe_path"]})
-    events.emit({"type": "done"})
-    _flush()
-    os._exit(0)
+    _finish()
 
 
 def run_judge(job: dict[str, Any]) -> None:
@@ -120,11 +148,14 @@ def run_judge(job: dict[str, Any]) -> None:
     except Exception as exc:  # noqa: BLE001 - a bad file from the learner side is a failure, not a crash
         data = {}
         events.emit({"type": "log", "level": "warning", "message": f"probe data unreadable: {exc}"})
-    try:
-        with open(job["source_path"], encoding="utf-8") as fh:
-            source = fh.read()
-    except OSError:
-        source = ""
+    # The source text travels in the job: a copy on disk could be rewritten by the learner.
+    source = job.get("source")
+    if source is None:
+        try:
+            with open(job["source_path"], encoding="utf-8") as fh:
+                source = fh.read()
+        except OSError:
+            source = ""
 
     def emit_all(status: str, message: str) -> None:
         for spec in specs:
@@ -170,8 +201,7 @@ def run_judge(job: dict[str, Any]) -> None:
         except Exception:  # noqa: BLE001 - the check itself broke: a lesson bug, said as such
             events.emit({"type": "check", "name": name, "status": "error",
                          "message": "this check crashed (a lesson bug):\n" + traceback.format_exc(limit=-4)})
-    _flush()
-    os._exit(0)
+    _finish()
 
 
 def main(argv: list[str]) -> None:

@@ -4,10 +4,18 @@
 events (JSON lines) on stdout, ending each request with one ``final`` event. It is started
 by the tutor with whichever interpreter should run learner code (``--python``).
 
-This is the cold runner: each learner child and each judge is a fresh interpreter
-(``python -m sandbox.harness``), so every run pays ``import torch``. The request handling,
-supervision and classification are shared with the warm engine, which only swaps the
-launcher for forks of a warm zygote.
+Modes (``--mode``; docs/sandbox.md):
+
+* ``warm`` (default on Linux): this process becomes the zygote (``sandbox.zygote``): torch
+  imported once, a pre-forked spare per run, a PID namespace per run where the kernel allows.
+* ``spare``: every run gets a single-use, exec'd, already-warm interpreter
+  (``sandbox.spare``); the default on macOS, and what CUDA/MPS runs always use.
+* ``cold``: each learner child and each judge is a fresh interpreter
+  (``python -m sandbox.harness``), so every run pays ``import torch``. Used by ``bench``
+  for its cold figure, and as the fallback where fork is unsafe.
+
+The request handling, supervision and classification are shared: modes only swap the
+*launcher* (``supervise.Launcher``).
 """
 
 from __future__ import annotations
@@ -129,12 +137,19 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
             emit({"type": "final", "status": "error", "outcome": "ok", "error": f"cannot read {req.file}: {exc.strerror}",
                   "duration_ms": 0.0, "isolation": isolation})
             return
+        # The learner's side may write only to its working directory and to out_dir (where
+        # the probe data goes); the judge's inputs (source copy, job) live outside both.
+        out_dir = os.path.join(private_dir, "out")
+        os.makedirs(out_dir, exist_ok=True)
         base = {"kind": req.kind, "seed": req.seed, "workdir": workdir, "private_dir": private_dir,
                 "limits": req.limits.to_dict(), "device": req.device, "setup": req.setup}
         child_job = dict(base, role="child", file=os.path.abspath(req.file), checks=req.checks,
-                         probe_path=os.path.join(private_dir, "probe.pt"))
+                         probe_path=os.path.join(out_dir, "probe.pt"), out_dir=out_dir)
         emit({"type": "started", "run_id": run_id})
         ended = supervise(launcher, "child", child_job, req.limits, emit, cancelled=cancelled)
+        for event in ended.internal:
+            if event.get("type") == "log":
+                emit({"type": "log", "level": str(event.get("level", "info")), "message": str(event.get("message", ""))[:2000]})
         outcome, detail = classify(ended, req.kind)
         checks: list[protocol.CheckResult] = []
         error = ""
@@ -142,7 +157,8 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
             judge_job = dict(base, role="judge", checks=req.checks, solution=req.solution,
                              solution_file=f"<reference solution of {req.exercise or 'this exercise'}>",
                              probe_path=child_job["probe_path"], source_path=source_path, stdout=ended.stdout,
-                             limits=judge_limits(req.limits).to_dict())
+                             source=_read_text(source_path), limits=judge_limits(req.limits).to_dict(),
+                             device="cpu", learner_device=req.device)
             judged = supervise(launcher, "judge", judge_job, judge_limits(req.limits), None,
                                forward_child_events=False, cancelled=cancelled)
             checks, error = _collect_checks(req.checks, judged)
@@ -159,9 +175,20 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
             final["error"] = error
         emit(final)
     finally:
+        after = getattr(launcher, "after_request", None)
+        if after is not None:
+            after()
         shutil.rmtree(private_dir, ignore_errors=True)
         if own_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except OSError:
+        return ""
 
 
 def _collect_checks(specs: list[dict[str, Any]], judged: Ended) -> tuple[list[protocol.CheckResult], str]:
@@ -206,9 +233,15 @@ class _Requests:
             if msg is not None:
                 self.pending.append(msg)
 
-    def next(self) -> dict[str, Any] | None:
+    def next(self, idle: Callable[[], None] | None = None) -> dict[str, Any] | None:
+        """The next message; while none is waiting, call ``idle`` now and then."""
         while not self.pending and not self.eof:
-            self._read(None)
+            self._read(None if idle is None else 0.5)
+            if idle is not None and not self.pending and not self.eof:
+                try:
+                    idle()
+                except Exception:  # noqa: BLE001 - housekeeping must never stop the worker
+                    pass
         return self.pending.pop(0) if self.pending else None
 
     def cancel_requested(self) -> bool:
@@ -242,8 +275,9 @@ def serve(launcher: Launcher, hello: dict[str, Any], isolation: dict[str, Any]) 
     emit = make_emitter(out_fd)
     emit(hello)
     requests = _Requests(0)
+    idle = getattr(launcher, "idle", None)
     while True:
-        msg = requests.next()
+        msg = requests.next(idle)
         if msg is None:
             return
         if msg.get("type") == "cancel":
@@ -262,14 +296,98 @@ def serve(launcher: Launcher, hello: dict[str, Any], isolation: dict[str, Any]) 
             emit({"type": "final", "status": "error", "outcome": "ok", "error": f"worker failure: {exc!r}"})
 
 
+class Router:
+    """Sends each process to the right launcher: CPU work (and every judge) to the CPU
+    launcher, learner children for CUDA/MPS to a pool of exec'd single-use spares."""
+
+    def __init__(self, cpu: Launcher, pools: Any = None) -> None:
+        self.cpu = cpu
+        self.pools = pools
+        self.device_pools = pools.launcher if pools is not None else None
+        self.mode = getattr(cpu, "mode", "?")
+
+    def start(self, role: str, job: dict[str, Any], stdout_w: int, stderr_w: int, event_w: int) -> Any:
+        device = str(job.get("device") or "cpu")
+        if role == "child" and device != "cpu" and self.device_pools is not None:
+            return self.device_pools(device).start(role, job, stdout_w, stderr_w, event_w)
+        return self.cpu.start(role, job, stdout_w, stderr_w, event_w)
+
+    def idle(self) -> None:
+        idle = getattr(self.cpu, "idle", None)
+        if idle is not None:
+            idle()
+
+    def after_request(self) -> None:
+        after = getattr(self.cpu, "after_request", None)
+        if after is not None:
+            after()
+        if self.pools is not None and self.pools.pools.get("cpu") is not self.cpu:
+            self.pools.after_request()
+
+
+def parse_args(argv: list[str]) -> Any:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m sandbox.worker")
+    parser.add_argument("--mode", choices=("warm", "spare", "cold"), default=None,
+                        help="warm (fork a zygote; default on Linux), spare (exec'd single-use spares; "
+                             "default elsewhere), cold (a fresh interpreter per process)")
+    parser.add_argument("--device", default="cpu", help="warm spares for this device too (cuda, cuda:N, mps)")
+    parser.add_argument("--spares", type=int, default=2, help="spares kept ready per device (default 2)")
+    return parser.parse_args(argv)
+
+
+def default_mode() -> str:
+    import platform
+
+    return "warm" if platform.system() == "Linux" and hasattr(os, "fork") else "spare"
+
+
 def main(argv: list[str] | None = None) -> None:
     import platform
 
-    launcher = ColdLauncher()
-    isolation = isolation_report({"memory_limit": {"on": False, "why": "cold runner: a fresh interpreter's size is unknown before torch loads; the warm engine enables it"}})
-    hello = {"type": "hello", "protocol": protocol.PROTOCOL_VERSION, "pid": os.getpid(), "mode": launcher.mode,
-             "python": platform.python_version(), "executable": sys.executable, "isolation": isolation}
-    serve(launcher, hello, isolation)
+    args = parse_args(list(argv or []))
+    mode = args.mode or default_mode()
+    extra: dict[str, Any] = {}
+    warm_info: dict[str, Any] = {}
+    pools: Any = None
+    if mode == "warm":
+        from sandbox import zygote
+
+        pidns = zygote.bootstrap_pid_namespace()  # before torch: needs a single thread
+        warm_info = zygote.warm_up()
+        if warm_info["threads"] != 1:
+            # A thread pool exists: forking now could deadlock the children (pytorch#17199).
+            mode = "cold"
+            extra["fork_safety"] = {"on": False, "why": f"the zygote has {warm_info['threads']} threads after "
+                                    "importing torch; forking it is unsafe, so each run is a fresh interpreter"}
+        else:
+            plan, layers = zygote.probe_plan(pidns)
+            extra.update(layers)
+            cpu: Launcher = zygote.ForkLauncher(pidns, plan, spares=max(1, args.spares))
+    if mode == "spare":
+        from sandbox import spare
+
+        pools = spare.SparePools(spares=max(1, args.spares))
+        cpu = pools.launcher("cpu")
+        extra.update(pools.layers("cpu"))
+    if mode == "cold":
+        cpu = ColdLauncher()
+        extra["memory_limit"] = {"on": False, "why": "cold runner: a fresh interpreter's size is unknown before "
+                                 "torch loads; the warm engine enables it"}
+    if pools is None and mode != "cold":
+        from sandbox import spare
+
+        pools = spare.SparePools(spares=max(1, args.spares))
+    if pools is not None and args.device != "cpu":
+        pools.launcher(args.device)  # start warming the device's spares now
+    router = Router(cpu, pools)
+    router.mode = mode
+    isolation = isolation_report(extra)
+    hello = {"type": "hello", "protocol": protocol.PROTOCOL_VERSION, "pid": os.getpid(), "mode": mode,
+             "python": platform.python_version(), "executable": sys.executable, "isolation": isolation,
+             "warm": warm_info}
+    serve(router, hello, isolation)
 
 
 if __name__ == "__main__":
