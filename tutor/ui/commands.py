@@ -7,7 +7,7 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from tutor.ui.widgets.catalogue_tree import MARKS
+from tutor.ui.marks import MARKS
 
 
 class CourseCommands(Provider):

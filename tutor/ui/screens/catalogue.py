@@ -48,6 +48,7 @@ class CatalogueScreen(Screen[None]):
     def on_mount(self) -> None:
         tree = self.query_one(CatalogueTree)
         tree.focus()
+        self.call_after_refresh(getattr(self.app, "mark_first_paint"))
         # The tree lays out its lines on the first refresh; the cursor can move after it.
         self.call_after_refresh(tree.reveal, getattr(self.app, "progress").last)
 

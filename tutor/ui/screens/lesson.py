@@ -17,17 +17,17 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Markdown, Static
+from textual.widgets import Footer, Static
 
 from sandbox.protocol import RunResult
 from tutor.display import safe_text
 from tutor.storage import atomic_write_text
 from tutor.ui.keys import lesson_bindings
 from tutor.ui.messages import ProgressChanged, RunEvent, RunFinished
-from tutor.ui.screens.modals import ConfirmScreen, SolutionScreen
-from tutor.ui.widgets.catalogue_tree import MARKS
+from tutor.ui.marks import MARKS
 from tutor.ui.widgets.code_editor import CodeEditor
 from tutor.ui.widgets.output_pane import OutputPane
 from tutor.ui.widgets.status_bar import StatusBar
@@ -37,6 +37,14 @@ from tutor.workspace import ensure_exercise_file, reset_to_starter
 AUTOSAVE_DELAY_S = 0.4
 #: Seconds between two looks at the file on disk.
 POLL_INTERVAL_S = 0.5
+
+
+def markdown(text: str) -> Any:
+    """Lesson Markdown as one Rich renderable: far cheaper to mount than Textual's Markdown
+    widget (one widget per block), which matters for the first-screen budget."""
+    from rich.markdown import Markdown as RichMarkdown
+
+    return RichMarkdown(text, code_theme="ansi_dark", inline_code_lexer="python", hyperlinks=False)
 
 
 def lesson_markdown(lesson: Any) -> str:
@@ -76,6 +84,8 @@ class LessonScreen(Screen[None]):
         self.path: Path | None = None
         self.running = False
         self._run_id = 0
+        #: How many runs and checks have finished on this screen (tests wait on it).
+        self.finished_runs = 0
         self._lesson_id: str | None = None
         self._disk_text: str | None = None
         self._file_sig: tuple[int, int] | None = None
@@ -88,19 +98,24 @@ class LessonScreen(Screen[None]):
         with Horizontal(id="lesson-body"):
             with VerticalScroll(id="reading"):
                 # The task first (it changes with every exercise), then the lesson's prose.
-                yield Markdown(id="prompt")
+                yield Static(id="prompt")
                 yield Static(id="hints")
-                yield Markdown(id="prose")
+                yield Static(id="prose")
             with Vertical(id="workbench"):
                 yield Static(id="file-bar")
                 yield CodeEditor(cursor_blink=self.app.cursor_blink, id="editor")  # type: ignore[attr-defined]
-                yield OutputPane(id="output")
+                # Mounted just after the first paint: a dozen widgets the first frame can do without.
+                yield Lazy(OutputPane(id="output"))
         yield StatusBar(id="status")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.show_exercise(self.exercise)
         self.set_interval(POLL_INTERVAL_S, self.poll_file)
+        self.call_after_refresh(self.app_.mark_first_paint)
+        # Highlighting costs tens of milliseconds (tree-sitter builds its query); turn it on
+        # once the first screen is drawn, so it does not delay it.
+        self.call_after_refresh(self.editor.enable_highlighting)
 
     @property
     def app_(self) -> Any:
@@ -127,10 +142,12 @@ class LessonScreen(Screen[None]):
         lesson = app.course.lesson(exercise.lesson_id)
         if lesson is not None and lesson.id != self._lesson_id:
             self._lesson_id = lesson.id
-            self.query_one("#prose", Markdown).update(lesson_markdown(lesson))
+            # The prose sits below the prompt: draw it just after the first paint.
+            prose = self.query_one("#prose", Static)
+            self.call_after_refresh(lambda: prose.update(markdown(lesson_markdown(lesson))))
         exercises = lesson.exercises if lesson is not None else [exercise]
         position = next((i for i, ex in enumerate(exercises, 1) if ex.ref == exercise.ref), 1)
-        self.query_one("#prompt", Markdown).update(prompt_markdown(exercise, position, len(exercises)))
+        self.query_one("#prompt", Static).update(markdown(prompt_markdown(exercise, position, len(exercises))))
         self._show_hints()
         self.query_one("#reading", VerticalScroll).scroll_home(animate=False)
         self.path = ensure_exercise_file(app.paths.workspace, exercise)
@@ -303,6 +320,7 @@ class LessonScreen(Screen[None]):
 
     def on_run_finished(self, message: RunFinished) -> None:
         result = message.result
+        self.finished_runs += 1
         if message.run_id == self._run_id:
             self._set_running(False)
         cancelled = result.detail == "cancelled"
@@ -369,6 +387,8 @@ class LessonScreen(Screen[None]):
         self.notify(hints[level - 1].strip(), title=f"Hint {level}/{len(hints)}", timeout=8)
 
     def action_solution(self) -> None:
+        from tutor.ui.screens.modals import ConfirmScreen
+
         ex = self.exercise
         progress = self.app_.progress
         if progress.state(ex.ref) == "passed":
@@ -386,9 +406,13 @@ class LessonScreen(Screen[None]):
             "Your progress will record that you looked.", yes="Show it", no="Keep trying"), answered)
 
     def _show_solution(self, ex: Any) -> None:
+        from tutor.ui.screens.modals import SolutionScreen
+
         self.app.push_screen(SolutionScreen(ex.ref, ex.solution))
 
     def action_reset(self) -> None:
+        from tutor.ui.screens.modals import ConfirmScreen
+
         ex = self.exercise
 
         def answered(yes: bool | None) -> None:

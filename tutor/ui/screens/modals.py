@@ -1,16 +1,13 @@
-"""Small modal screens: a yes/no question, the reference solution, the key help."""
+"""Small modal screens: a yes/no question, the reference solution."""
 
 from __future__ import annotations
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Markdown, Static
-
-from tutor.ui.keys import help_markdown
+from textual.widgets import Button, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -55,6 +52,8 @@ class SolutionScreen(ModalScreen[None]):
         self.solution = solution
 
     def compose(self) -> ComposeResult:
+        from rich.syntax import Syntax  # pygments: only when a solution is shown
+
         with Vertical(classes="dialog wide"):
             yield Static(Text.assemble(("Reference solution ", "bold"), (self.ref, ""),
                                        ("   esc closes", "dim")), classes="question")
@@ -64,17 +63,3 @@ class SolutionScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#solution-scroll").focus()
-
-
-class HelpScreen(ModalScreen[None]):
-    """Every key, by screen."""
-
-    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close")]
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide"):
-            with VerticalScroll(id="help-scroll"):
-                yield Markdown(help_markdown(), id="help-text")
-
-    def on_mount(self) -> None:
-        self.query_one("#help-scroll").focus()

@@ -9,8 +9,7 @@ from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-#: Progress state -> (mark, style). The marks differ in shape, not only colour (NO_COLOR).
-MARKS = {"passed": ("✓", "green"), "attempted": ("●", "yellow"), "new": ("·", "dim")}
+from tutor.ui.marks import MARKS
 
 
 def exercise_label(exercise: Any, state: str) -> Text:

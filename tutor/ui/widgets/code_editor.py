@@ -24,10 +24,15 @@ class CodeEditor(TextArea):
     def __init__(self, text: str = "", *, cursor_blink: bool = True, id: str | None = None) -> None:
         super().__init__(
             text,
-            language="python" if python_language_available() else None,
+            language=None,  # set by enable_highlighting() once the screen is up
             soft_wrap=False,
             tab_behavior="indent",
             show_line_numbers=True,
             id=id,
         )
         self.cursor_blink = cursor_blink
+
+    def enable_highlighting(self) -> None:
+        """Python syntax highlighting, when tree-sitter is installed (``textual[syntax]``)."""
+        if self.language is None and python_language_available():
+            self.language = "python"

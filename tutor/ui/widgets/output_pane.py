@@ -8,9 +8,10 @@ colours or retitle the terminal, and ``[bold]`` prints as typed.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -82,8 +83,12 @@ class OutputLog(RichLog):
 class ChecksView(Static):
     """Each check, passed or failed, with its teaching message, and the verdict."""
 
+    #: The last result as plain text (for tests and screen readers' copy/paste).
+    plain: str = ""
+
     def show_waiting(self) -> None:
-        self.update(Text("checking…", style="dim"))
+        self.plain = "checking…"
+        self.update(Text(self.plain, style="dim"))
 
     def show_result(self, result: Any, footer: Text | None = None) -> None:
         parts: list[RenderableType] = []
@@ -97,7 +102,15 @@ class ChecksView(Static):
             parts.append(Text("The traceback is on the output tab.", style="dim"))
         if footer is not None:
             parts.append(footer)
+        self.plain = plain_text(Group(*parts))
         self.update(Group(*parts))
+
+
+def plain_text(renderable: RenderableType, width: int = 200) -> str:
+    """A renderable as plain text, lines unwrapped up to ``width``."""
+    console = Console(width=width, file=io.StringIO(), color_system=None, record=True)
+    console.print(renderable)
+    return console.export_text()
 
 
 class VisualsView(VerticalScroll):
