@@ -37,11 +37,12 @@ def close_fds_except(keep: set[int]) -> None:
                 pass
 
 
-def install_fds(out_fd: int, err_fd: int, ev_fd: int, keep: tuple[int, ...] = ()) -> None:
-    """Put the run's pipes on 1, 2 and ``EVENT_FD``; stdin reads /dev/null; close the rest."""
-    # Move the received descriptors out of the way first: one of them may already be 1..3.
+def install_fds(out_fd: int, err_fd: int, ev_fd: int, stdin_fd: int | None = None, keep: tuple[int, ...] = ()) -> None:
+    """Put the run's pipes on 1, 2 and ``EVENT_FD``; stdin is ``stdin_fd`` or /dev/null;
+    close the rest."""
+    # Move the received descriptors out of the way first: one of them may already be 0..3.
     moved = [os.dup(fd) for fd in (out_fd, err_fd, ev_fd)]
-    null = os.open(os.devnull, os.O_RDONLY)
+    null = os.dup(stdin_fd) if stdin_fd is not None else os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(moved[0], 1)
     os.dup2(moved[1], 2)

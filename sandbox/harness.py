@@ -33,7 +33,7 @@ def run_threads() -> int:
     return max(1, min(4, cores))
 
 
-def seed_everything(seed: int) -> None:
+def seed_everything(seed: int, device: str = "cpu") -> None:
     random.seed(seed)
     try:
         import numpy as np
@@ -43,7 +43,12 @@ def seed_everything(seed: int) -> None:
         pass
     import torch
 
-    torch.manual_seed(seed)
+    if device == "cpu":
+        # torch.manual_seed would also queue a lazy CUDA seeding, capturing a Python stack
+        # (~10 ms); on CPU the default generator is the one that matters.
+        torch.default_generator.manual_seed(seed)
+    else:
+        torch.manual_seed(seed)
 
 
 def _learner_traceback(exc: BaseException, file: str) -> str:
@@ -93,7 +98,7 @@ def run_learner(job: dict[str, Any]) -> None:
     import torch
 
     torch.set_num_threads(run_threads())
-    seed_everything(int(job.get("seed", 0)))
+    seed_everything(int(job.get("seed", 0)), str(job.get("device") or "cpu"))
     module = types.ModuleType("__main__")
     module.__file__ = file
     module.__builtins__ = __builtins__
@@ -137,25 +142,30 @@ def run_learner(job: dict[str, Any]) -> None:
     _finish()
 
 
+def _read_go() -> dict[str, Any] | None:
+    """One JSON line on stdin from the supervisor: ``{"go": true, "stdout": ...}``."""
+    buf = bytearray()
+    while not buf.endswith(b"\n"):
+        try:
+            chunk = os.read(0, 1 << 16)
+        except OSError:
+            return None
+        if not chunk:
+            break
+        buf.extend(chunk)
+    try:
+        message = json.loads(bytes(buf))
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) and message.get("go") is True else None
+
+
 def run_judge(job: dict[str, Any]) -> None:
     """Judge the probe data against the reference solution; emit one ``check`` event each."""
     from sandbox import checks, codec
     from sandbox.compare import CheckFailed
 
     specs: list[dict[str, Any]] = job.get("checks", [])
-    try:
-        data = codec.load(job["probe_path"]) if job.get("probe_path") and os.path.exists(job["probe_path"]) else {}
-    except Exception as exc:  # noqa: BLE001 - a bad file from the learner side is a failure, not a crash
-        data = {}
-        events.emit({"type": "log", "level": "warning", "message": f"probe data unreadable: {exc}"})
-    # The source text travels in the job: a copy on disk could be rewritten by the learner.
-    source = job.get("source")
-    if source is None:
-        try:
-            with open(job["source_path"], encoding="utf-8") as fh:
-                source = fh.read()
-        except OSError:
-            source = ""
 
     def emit_all(status: str, message: str) -> None:
         for spec in specs:
@@ -182,6 +192,28 @@ def run_judge(job: dict[str, Any]) -> None:
             emit_all("error", "the reference solution failed (a lesson bug):\n" + traceback.format_exc(limit=-3))
             os._exit(0)
 
+    # Everything above ran while the learner's code was still running (the judge is started
+    # early); from here on we need what it produced: wait for the supervisor's go.
+    stdout = str(job.get("stdout", ""))
+    if job.get("wait_for_go"):
+        go = _read_go()
+        if go is None:
+            os._exit(0)  # the learner's run failed: nothing to judge
+        stdout = str(go.get("stdout", ""))
+    try:
+        data = codec.load(job["probe_path"]) if job.get("probe_path") and os.path.exists(job["probe_path"]) else {}
+    except Exception as exc:  # noqa: BLE001 - a bad file from the learner side is a failure, not a crash
+        data = {}
+        events.emit({"type": "log", "level": "warning", "message": f"probe data unreadable: {exc}"})
+    # The source text travels in the job: a copy on disk could be rewritten by the learner.
+    source = job.get("source")
+    if source is None:
+        try:
+            with open(job["source_path"], encoding="utf-8") as fh:
+                source = fh.read()
+        except OSError:
+            source = ""
+
     import torch
 
     for index, spec in enumerate(specs):
@@ -190,8 +222,7 @@ def run_judge(job: dict[str, Any]) -> None:
         name = spec.get("name", f"check {index + 1}")
         try:
             message = checks.judge_one(spec, index, data.get(str(index)) if isinstance(data, dict) else None,
-                                       reference_ns, setup_ns, int(job.get("seed", 0)), source,
-                                       job.get("stdout", ""))
+                                       reference_ns, setup_ns, int(job.get("seed", 0)), source, stdout)
             events.emit({"type": "check", "name": name, "status": "pass", "message": message})
         except CheckFailed as exc:
             message = str(exc)
@@ -209,6 +240,10 @@ def main(argv: list[str]) -> None:
     role, job_path = argv[0], argv[1]
     with open(job_path, encoding="utf-8") as fh:
         job = json.load(fh)
+    try:
+        os.unlink(job_path)  # read once; nothing later in this run can swap it
+    except OSError:
+        pass
     if role == "child":
         run_learner(job)
     elif role == "judge":

@@ -141,7 +141,8 @@ class SpareLauncher:
         self.last_info = spare.info
         return True
 
-    def start(self, role: str, job: dict[str, Any], stdout_w: int, stderr_w: int, event_w: int) -> SpareHandle:
+    def start(self, role: str, job: dict[str, Any], stdout_w: int, stderr_w: int, event_w: int,
+              stdin_r: int | None = None) -> SpareHandle:
         from sandbox.zygote import send_job
 
         job = dict(job, role=role)
@@ -152,7 +153,7 @@ class SpareLauncher:
             ok = self._wait_ready(spare)
             if ok:
                 try:
-                    send_job(spare.sock, job, [stdout_w, stderr_w, event_w])
+                    send_job(spare.sock, job, [stdout_w, stderr_w, event_w] + ([stdin_r] if stdin_r is not None else []))
                 except OSError:
                     ok = False
             if ok:

@@ -34,7 +34,9 @@ class Handle(Protocol):
 
 
 class Launcher(Protocol):
-    def start(self, role: str, job: dict[str, Any], stdout_w: int, stderr_w: int, event_w: int) -> Handle: ...
+    # ``stdin_r``: when given, the process's stdin (the judge's "go" pipe); else /dev/null.
+    def start(self, role: str, job: dict[str, Any], stdout_w: int, stderr_w: int, event_w: int,
+              stdin_r: int | None = None) -> Handle: ...
 
 
 @dataclass
@@ -95,6 +97,74 @@ class _Stream:
                            "truncated": True})
 
 
+class Started:
+    """A process started by :func:`launch`, not yet watched (the judge is started early and
+    waits for a "go" on its stdin while the learner's code runs)."""
+
+    def __init__(self, role: str, handle: Handle, out_r: int, err_r: int, ev_r: int, go_w: int | None) -> None:
+        self.role, self.handle = role, handle
+        self.out_r, self.err_r, self.ev_r, self.go_w = out_r, err_r, ev_r, go_w
+        self.started = time.monotonic()
+
+    def go(self, message: dict[str, Any], timeout: float = 5.0) -> bool:
+        """Send the go message (one JSON line) on the process's stdin; False if it is gone."""
+        if self.go_w is None:
+            return True
+        data = memoryview(protocol.encode(message))
+        os.set_blocking(self.go_w, False)
+        deadline = time.monotonic() + timeout
+        try:
+            while data:
+                try:
+                    n = os.write(self.go_w, data)
+                    data = data[n:]
+                except BlockingIOError:
+                    if time.monotonic() > deadline or self.handle.poll() is not None:
+                        return False
+                    selectors.DefaultSelector().select(0.01)
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(self.go_w)
+            self.go_w = None
+
+    def abort(self) -> None:
+        """Kill it unwatched (the learner's run failed, so there is nothing to judge)."""
+        self.handle.kill_group()
+        for fd in (self.out_r, self.err_r, self.ev_r, self.go_w):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.go_w = None
+
+
+def launch(launcher: Launcher, role: str, job: dict[str, Any], wait_for_go: bool = False) -> Started:
+    """Start one process with fresh pipes; with ``wait_for_go`` its stdin is a pipe that
+    :meth:`Started.go` writes to (otherwise /dev/null)."""
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    ev_r, ev_w = os.pipe()
+    go_r, go_w = os.pipe() if wait_for_go else (None, None)
+    try:
+        if go_r is not None:
+            handle = launcher.start(role, dict(job, wait_for_go=True), out_w, err_w, ev_w, stdin_r=go_r)
+        else:
+            handle = launcher.start(role, job, out_w, err_w, ev_w)
+    except BaseException:
+        for fd in (out_r, err_r, ev_r, go_w):
+            if fd is not None:
+                os.close(fd)
+        raise
+    finally:
+        for fd in (out_w, err_w, ev_w, go_r):
+            if fd is not None:
+                os.close(fd)
+    return Started(role, handle, out_r, err_r, ev_r, go_w)
+
+
 def supervise(launcher: Launcher, role: str, job: dict[str, Any], limits: protocol.Limits,
               emit: Emit | None, forward_child_events: bool = True,
               cancelled: Callable[[], bool] | None = None) -> Ended:
@@ -104,15 +174,15 @@ def supervise(launcher: Launcher, role: str, job: dict[str, Any], limits: protoc
     they arrive; internal events (exception, probe, done, check, log) are collected in
     ``Ended.internal`` for the caller to interpret.
     """
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    ev_r, ev_w = os.pipe()
+    return watch(launch(launcher, role, job), limits, emit, forward_child_events, cancelled)
+
+
+def watch(run: Started, limits: protocol.Limits, emit: Emit | None, forward_child_events: bool = True,
+          cancelled: Callable[[], bool] | None = None) -> Ended:
+    """Watch a started process to its end (see :func:`supervise`)."""
+    role, handle = run.role, run.handle
+    out_r, err_r, ev_r = run.out_r, run.err_r, run.ev_r
     started = time.monotonic()
-    try:
-        handle = launcher.start(role, job, out_w, err_w, ev_w)
-    finally:
-        for fd in (out_w, err_w, ev_w):
-            os.close(fd)
     ended = Ended()
     streams = {out_r: _Stream("stdout", limits.output_bytes, emit if role == "child" else None),
                err_r: _Stream("stderr", limits.output_bytes, emit if role == "child" else None)}

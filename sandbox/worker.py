@@ -34,7 +34,7 @@ from typing import Any, Callable
 from sandbox import protocol
 from sandbox.events import EVENT_FD_ENV
 from sandbox.limits import apply_rlimits, isolation_report
-from sandbox.supervise import Emit, Ended, Launcher, classify, supervise
+from sandbox.supervise import Emit, Ended, Launcher, Started, classify, launch, watch
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -92,7 +92,8 @@ class ColdLauncher:
     def __init__(self, python: str | None = None) -> None:
         self.python = python or sys.executable
 
-    def start(self, role: str, job: dict[str, Any], stdout_w: int, stderr_w: int, event_w: int) -> _PopenHandle:
+    def start(self, role: str, job: dict[str, Any], stdout_w: int, stderr_w: int, event_w: int,
+              stdin_r: int | None = None) -> _PopenHandle:
         job_path = os.path.join(job["private_dir"], f"{role}.json")
         with open(job_path, "w", encoding="utf-8") as fh:
             json.dump(job, fh)
@@ -105,7 +106,7 @@ class ColdLauncher:
 
         proc = subprocess.Popen(
             [self.python, "-m", "sandbox.harness", role, job_path],
-            stdin=subprocess.DEVNULL, stdout=stdout_w, stderr=stderr_w, pass_fds=(event_w,),
+            stdin=stdin_r if stdin_r is not None else subprocess.DEVNULL, stdout=stdout_w, stderr=stderr_w, pass_fds=(event_w,),
             cwd=job["workdir"], env=scrubbed_env(job["workdir"], event_w),
             start_new_session=True, preexec_fn=preexec,
         )
@@ -146,22 +147,43 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
         child_job = dict(base, role="child", file=os.path.abspath(req.file), checks=req.checks,
                          probe_path=os.path.join(out_dir, "probe.pt"), out_dir=out_dir)
         emit({"type": "started", "run_id": run_id})
-        ended = supervise(launcher, "child", child_job, req.limits, emit, cancelled=cancelled)
+        judge: Started | None = None
+        if req.kind == "check":
+            # Started now, so that its set-up and the reference solution run while the
+            # learner's code does; it waits for a "go" before reading the learner's data.
+            judge_job = dict(base, role="judge", checks=req.checks, solution=req.solution,
+                             solution_file=f"<reference solution of {req.exercise or 'this exercise'}>",
+                             probe_path=child_job["probe_path"], source_path=source_path,
+                             source=_read_text(source_path), limits=judge_limits(req.limits).to_dict(),
+                             device="cpu", learner_device=req.device)
+        child = launch(launcher, "child", child_job)
+        if req.kind == "check":
+            try:
+                judge = launch(launcher, "judge", judge_job, wait_for_go=True)
+            except BaseException:
+                child.abort()
+                raise
+        try:
+            ended = watch(child, req.limits, emit, cancelled=cancelled)
+        except BaseException:
+            if judge is not None:
+                judge.abort()
+            raise
         for event in ended.internal:
             if event.get("type") == "log":
                 emit({"type": "log", "level": str(event.get("level", "info")), "message": str(event.get("message", ""))[:2000]})
         outcome, detail = classify(ended, req.kind)
         checks: list[protocol.CheckResult] = []
         error = ""
-        if req.kind == "check" and outcome == "ok":
-            judge_job = dict(base, role="judge", checks=req.checks, solution=req.solution,
-                             solution_file=f"<reference solution of {req.exercise or 'this exercise'}>",
-                             probe_path=child_job["probe_path"], source_path=source_path, stdout=ended.stdout,
-                             source=_read_text(source_path), limits=judge_limits(req.limits).to_dict(),
-                             device="cpu", learner_device=req.device)
-            judged = supervise(launcher, "judge", judge_job, judge_limits(req.limits), None,
-                               forward_child_events=False, cancelled=cancelled)
-            checks, error = _collect_checks(req.checks, judged)
+        judge_ms = 0.0
+        if judge is not None:
+            if outcome == "ok":
+                judge.go({"type": "go", "go": True, "stdout": ended.stdout})
+                judged = watch(judge, judge_limits(req.limits), None, forward_child_events=False, cancelled=cancelled)
+                judge_ms = judged.duration_ms
+                checks, error = _collect_checks(req.checks, judged)
+            else:
+                judge.abort()
         for check in checks:
             emit({"type": "check", **check.to_dict()})
         status = protocol.verdict(outcome, checks, req.kind)
@@ -170,6 +192,7 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
         final = {"type": "final", "status": status, "outcome": outcome, "detail": detail,
                  "truncated": ended.truncated, "dropped_bytes": ended.dropped_bytes,
                  "duration_ms": (time.monotonic() - started) * 1000, "child_ms": round(ended.duration_ms, 1),
+                 "judge_ms": round(judge_ms, 1),
                  "isolation": isolation}
         if error:
             final["error"] = error
@@ -306,11 +329,12 @@ class Router:
         self.device_pools = pools.launcher if pools is not None else None
         self.mode = getattr(cpu, "mode", "?")
 
-    def start(self, role: str, job: dict[str, Any], stdout_w: int, stderr_w: int, event_w: int) -> Any:
+    def start(self, role: str, job: dict[str, Any], stdout_w: int, stderr_w: int, event_w: int,
+              stdin_r: int | None = None) -> Any:
         device = str(job.get("device") or "cpu")
         if role == "child" and device != "cpu" and self.device_pools is not None:
-            return self.device_pools(device).start(role, job, stdout_w, stderr_w, event_w)
-        return self.cpu.start(role, job, stdout_w, stderr_w, event_w)
+            return self.device_pools(device).start(role, job, stdout_w, stderr_w, event_w, stdin_r)
+        return self.cpu.start(role, job, stdout_w, stderr_w, event_w, stdin_r)
 
     def idle(self) -> None:
         idle = getattr(self.cpu, "idle", None)

@@ -157,7 +157,14 @@ def warm_up() -> dict[str, Any]:
     buf = _io.BytesIO()
     torch.save({"t": x.detach()}, buf)
     buf.seek(0)
-    torch.load(buf, weights_only=True)
+    torch.load(buf, weights_only=True, map_location="cpu")
+    y = x.detach()
+    torch.isclose(y, y).all()
+    torch.allclose(y, y)
+    torch.testing.assert_close(y, y)
+    repr(torch.ones(2, 3))
+    torch.default_generator.manual_seed(0)
+    torch.nn.Linear(3, 2)(torch.ones(1, 3))
     # Move every object the zygote made into the permanent generation: a collection in a
     # child would otherwise write to every object's GC header and copy the whole heap
     # page by page (copy-on-write), costing tens of milliseconds per run.
@@ -231,7 +238,7 @@ def send_job(sock: socket.socket, job: dict[str, Any], fds: list[int]) -> None:
 def recv_job(sock: socket.socket) -> tuple[dict[str, Any], list[int]] | None:
     """Block for one job; ``None`` when the zygote went away."""
     try:
-        data, fds, _, _ = socket.recv_fds(sock, 4096, 3)
+        data, fds, _, _ = socket.recv_fds(sock, 4096, 4)
     except OSError:
         return None
     if len(data) < _HEADER.size:
@@ -371,7 +378,8 @@ class ForkLauncher:
 
     # Launcher protocol ----------------------------------------------------------------------
 
-    def start(self, role: str, job: dict[str, Any], stdout_w: int, stderr_w: int, event_w: int) -> ForkHandle:
+    def start(self, role: str, job: dict[str, Any], stdout_w: int, stderr_w: int, event_w: int,
+              stdin_r: int | None = None) -> ForkHandle:
         self._drop_dead()
         job = dict(job, role=role)
         wants_network = role == "child" and bool((job.get("limits") or {}).get("network"))
@@ -381,7 +389,7 @@ class ForkLauncher:
             else:
                 spare = self.spares.pop(0) if self.spares else self._fork_spare()
             try:
-                send_job(spare.sock, job, [stdout_w, stderr_w, event_w])
+                send_job(spare.sock, job, [stdout_w, stderr_w, event_w] + ([stdin_r] if stdin_r is not None else []))
             except OSError:
                 self._discard(spare)  # it died while waiting: take the next one
                 continue
@@ -445,7 +453,7 @@ def _spare_main(sock: socket.socket, zygote_pid: int, in_pid_ns: bool, plan: dic
         os._exit(0)
     job, fds = received
     sock.close()
-    if len(fds) != 3:
+    if len(fds) not in (3, 4):
         os._exit(71)
     run_job(job, fds, plan)
 

@@ -49,6 +49,9 @@ class Engine:
         self.runs_dir = runs_dir
         self.on_state = on_state
         self.worker_args = list(worker_args or [])
+        # Spares for a GPU device warm up with the worker (the zygote itself never touches one).
+        if device.startswith(("cuda", "mps")) and "--device" not in self.worker_args:
+            self.worker_args += ["--device", device]
         #: A ``tutor.record.SessionRecorder`` (or None): every submit is recorded through it.
         self.recorder = recorder
         self.hello: dict[str, Any] = {}
@@ -225,6 +228,8 @@ class Engine:
                         self._set_state("dead")
                         result.status = "error"
                         result.error = result.error or "the sandbox worker stopped unexpectedly"
+                        # A dead zygote is restarted at once, so the next run finds it warm.
+                        self.start_in_background()
                         return result
                     result.apply(event)
                     if on_event is not None:
@@ -239,6 +244,30 @@ class Engine:
                     _remove_tree(Path(request.workdir))
                 if self.state == "running":
                     self._set_state("ready")
+
+    def wait_ready(self, timeout: float = 30.0) -> bool:
+        """Start the worker if needed, then wait until it has finished its housekeeping
+        after the last run (spares replaced): a ping answered with a pong."""
+        with self._lock:
+            try:
+                self.start()
+            except EngineError:
+                return False
+            proc = self._proc
+            if proc is None or proc.stdin is None:
+                return False
+            try:
+                proc.stdin.write(protocol.encode({"type": "ping"}))
+                proc.stdin.flush()
+            except OSError:
+                return False
+            deadline = time.monotonic() + timeout
+            while True:
+                event = self._read_event(deadline)
+                if event is None:
+                    return False
+                if event.get("type") == "pong":
+                    return True
 
     def cancel(self) -> None:
         """Ask the worker to stop the run in progress (safe from any thread)."""

@@ -1,0 +1,167 @@
+"""``pytorch-tutor bench``: how fast a check is, cold and warm, measured in one run.
+
+* ``cold_ms``: a check of a trivial exercise by the cold runner, where the learner's process
+  and the judge are each a fresh interpreter importing torch (what every check cost before
+  the warm sandbox). ``import_torch_ms``: a bare ``python -c "import torch"``, for reference.
+* ``warm_p50_ms`` / ``warm_p95_ms``: ``--runs`` (>= 30) checks of the same exercise through
+  the warm sandbox, end to end as the tutor sees them (request sent to final event, verdict
+  included). Each timed check starts with the sandbox ready — its spares replaced after the
+  previous check — as when a learner presses the check key; ``back_to_back_p50_ms`` is the
+  figure without that pause.
+* ``speedup``: ``cold_ms / warm_p50_ms``.
+
+The trivial exercise is checked with its own reference solution, so every check must pass;
+a run that does not pass makes the whole bench fail (a fast wrong answer is no figure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+#: Budgets from DESIGN.md ("Performance budgets").
+WARM_P50_BUDGET_MS = 50.0
+SPEEDUP_BUDGET = 40.0
+DEFAULT_EXERCISE = "1.1/first_tensor"
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("bench", help="measure check latency: cold interpreter vs the warm sandbox")
+    p.add_argument("--json", action="store_true", help="machine-readable result")
+    p.add_argument("--runs", type=int, default=30, help="warm checks to time (at least 30; default 30)")
+    p.add_argument("--exercise", default=DEFAULT_EXERCISE, help=f"the trivial exercise (default {DEFAULT_EXERCISE})")
+    p.set_defaults(handler=run)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _import_torch_ms(python: str) -> float:
+    started = time.monotonic()
+    subprocess.run([python, "-c", "import torch"], check=True, capture_output=True)
+    return (time.monotonic() - started) * 1000
+
+
+def run(args: argparse.Namespace, ctx: Any) -> int:
+    from tutor.cli import UserError
+    from tutor.commands.check_cmd import find_exercise
+    from tutor.engine import Engine
+
+    if args.runs < 30:
+        raise UserError("--runs must be at least 30")
+    exercise = find_exercise(ctx, args.exercise)
+    python = ctx.python or sys.executable
+    with tempfile.TemporaryDirectory(prefix="pytorch-tutor-bench-") as tmp:
+        solution = Path(tmp) / (exercise.ref.replace("/", "_") + ".py")
+        solution.write_text(exercise.solution, encoding="utf-8")
+        runs_dir = Path(tmp) / "runs"
+        runs_dir.mkdir()
+
+        def request() -> Any:
+            req = ctx.request(exercise, solution, seed=1234)
+            req.device = "cpu"
+            return req
+
+        if not args.json:
+            print(f"bench: {exercise.ref}, {args.runs} warm checks, 1 cold check…", file=sys.stderr)
+        import_ms = _import_torch_ms(python)
+
+        cold = Engine(python=python, runs_dir=runs_dir, worker_args=["--mode", "cold"])
+        try:
+            started = time.monotonic()
+            cold_result = cold.submit(request())
+            cold_ms = (time.monotonic() - started) * 1000
+        finally:
+            cold.close()
+
+        warm = Engine(python=python, runs_dir=runs_dir)
+        failures: list[str] = []
+        try:
+            started = time.monotonic()
+            warm.start()
+            warm_start_ms = (time.monotonic() - started) * 1000
+            mode = warm.hello.get("mode", "?")
+            for _ in range(3):  # let the first forks settle caches; not timed
+                warm.wait_ready()
+                warm.submit(request())
+            times: list[float] = []
+            for _ in range(args.runs):
+                warm.wait_ready()
+                started = time.monotonic()
+                result = warm.submit(request())
+                times.append((time.monotonic() - started) * 1000)
+                if result.status != "pass":
+                    failures.append(f"{result.status}/{result.outcome}: {result.error or result.detail}")
+            warm.wait_ready()
+            back_to_back: list[float] = []
+            for _ in range(10):
+                started = time.monotonic()
+                result = warm.submit(request())
+                back_to_back.append((time.monotonic() - started) * 1000)
+                if result.status != "pass":
+                    failures.append(f"{result.status}/{result.outcome}: {result.error or result.detail}")
+        finally:
+            warm.close()
+
+    p50 = statistics.median(times)
+    report: dict[str, Any] = {
+        "format": 1,
+        "exercise": exercise.ref,
+        "mode": mode,
+        "cpu_count": os.cpu_count(),
+        "cold_ms": round(cold_ms, 1),
+        "cold_status": cold_result.status,
+        "import_torch_ms": round(import_ms, 1),
+        "warm_start_ms": round(warm_start_ms, 1),
+        "runs": len(times),
+        "warm_p50_ms": round(p50, 1),
+        "warm_p95_ms": round(_percentile(times, 0.95), 1),
+        "warm_min_ms": round(min(times), 1),
+        "back_to_back_p50_ms": round(statistics.median(back_to_back), 1),
+        "speedup": round(cold_ms / p50, 1) if p50 > 0 else None,
+        "budget": {"warm_p50_ms": WARM_P50_BUDGET_MS, "speedup": SPEEDUP_BUDGET},
+        "failures": failures[:5],
+    }
+    within = not failures and cold_result.status == "pass" and p50 <= WARM_P50_BUDGET_MS \
+        and (report["speedup"] or 0) >= SPEEDUP_BUDGET
+    report["within_budget"] = within
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        print()
+    else:
+        _print(report)
+    if failures or cold_result.status != "pass":
+        return 1
+    return 0
+
+
+def _print(report: dict[str, Any]) -> None:
+    from tutor.display import console
+
+    out = console()
+    ok = "[green]within budget[/green]" if report["within_budget"] else "[yellow]over budget[/yellow]"
+    out.print(f"[bold]bench[/bold] {report['exercise']} ({report['mode']} sandbox, {report['cpu_count']} cores): {ok}")
+    rows = [
+        ("cold check (fresh interpreters)", f"{report['cold_ms']:.0f} ms"),
+        ("python -c 'import torch'", f"{report['import_torch_ms']:.0f} ms"),
+        ("warm sandbox start", f"{report['warm_start_ms']:.0f} ms"),
+        (f"warm check p50 ({report['runs']} runs)", f"{report['warm_p50_ms']:.1f} ms  (budget ≤ {report['budget']['warm_p50_ms']:.0f})"),
+        ("warm check p95", f"{report['warm_p95_ms']:.1f} ms"),
+        ("back-to-back p50", f"{report['back_to_back_p50_ms']:.1f} ms"),
+        ("speedup (cold / warm p50)", f"{report['speedup']}×  (budget ≥ {report['budget']['speedup']:.0f})"),
+    ]
+    for name, value in rows:
+        out.print(f"  {name:<34} {value}")
+    for failure in report["failures"]:
+        out.print(f"  [red]a check did not pass:[/red] {failure}")
