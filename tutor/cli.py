@@ -25,6 +25,7 @@ COMMANDS = [
     ("lint", "lint_cmd"),
     ("doctor", "doctor_cmd"),
     ("schema", "schema_cmd"),
+    ("bench", "bench_cmd"),
     ("replay", "replay_cmd"),
     ("progress", "progress_cmd"),
 ]
