@@ -42,6 +42,10 @@ def register(sub: Any) -> None:
     reset.add_argument("target", nargs="?", metavar="ID", help="a lesson (1.3) or exercise (1.3/standardize); "
                                                                  "default: everything")
     reset.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    from tutor.cli import add_common
+
+    for action in (show, exp, imp, reset):   # `progress reset 1.3 --workspace W` works too
+        add_common(action, suppress=True)
 
 
 def run(args: argparse.Namespace, ctx: Any) -> int:
