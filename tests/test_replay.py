@@ -227,7 +227,7 @@ async def test_the_viewer_steps_through_attempts(tmp_path: Path) -> None:
 
     from tutor.ui.replay_screen import ReplayApp
 
-    path = write_session(tmp_path / "s.jsonl", record("fail"), record("pass", exercise="1.3/make_tensors"),
+    path = write_session(tmp_path / "s.jsonl", record("fail"), record("pass", exercise="1.3/make_tensors", code="x = 1\n" * 60),
                          record("error", exercise="1.3/pairwise_sq_dists"))
     app = ReplayApp(Replay.of_session(read_session(path)))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -244,6 +244,11 @@ async def test_the_viewer_steps_through_attempts(tmp_path: Path) -> None:
         await pilot.press("p")
         await pilot.pause()
         assert app.current == 1
+        detail = app.query_one("#detail")
+        assert detail.max_scroll_y > 0            # 60 lines of code: longer than the screen
+        await pilot.press("space")
+        await pilot.pause()
+        assert detail.scroll_y > 0
         await pilot.press("q")
     assert app.return_value == 0
 

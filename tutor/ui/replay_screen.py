@@ -3,7 +3,8 @@
 Self-contained (it does not need the main app): a list of the attempts on the left, and the
 selected attempt on the right — when and where it ran, the code, the output, the check
 results and the visuals, drawn by ``tutor.render``. Nothing here runs code, imports torch or
-starts a worker; the recording is only read. Keys: ↑/↓ or n/p to step, q to quit.
+starts a worker; the recording is only read. Keys: ↑/↓ or n/p to step, space/b to
+scroll the attempt, q to quit.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class ReplayApp(App[int]):
         Binding("q,escape", "quit", "quit"),
         Binding("n,right", "step(1)", "next"),
         Binding("p,left", "step(-1)", "previous"),
+        Binding("space", "scroll_detail(1)", "scroll"),
+        Binding("b", "scroll_detail(-1)", "back", show=False),
     ]
 
     def __init__(self, replay: Any) -> None:
@@ -122,6 +125,13 @@ class ReplayApp(App[int]):
         attempts = self.query_one("#attempts", OptionList)
         target = min(max(self.current + delta, 0), len(self.replay.attempts) - 1)
         attempts.highlighted = target
+
+    def action_scroll_detail(self, direction: int) -> None:
+        detail = self.query_one("#detail", VerticalScroll)
+        if direction > 0:
+            detail.scroll_page_down(animate=False)
+        else:
+            detail.scroll_page_up(animate=False)
 
     def action_quit(self) -> None:  # type: ignore[override]
         self.exit(0)
