@@ -22,6 +22,7 @@ from sandbox import protocol
 Emit = Callable[[dict[str, Any]], None]
 
 CHUNK = 8192
+PIPE_SIZE = 1 << 20
 #: Once the main process is gone, how long to keep draining pipes held open by its children.
 DRAIN_AFTER_EXIT_S = 0.5
 
@@ -141,6 +142,16 @@ class Started:
         self.go_w = None
 
 
+def _grow_pipe(fd: int) -> None:
+    """1 MiB pipes: a flood of output is drained in far fewer reads (best effort)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, 1031, PIPE_SIZE)  # F_SETPIPE_SZ
+    except (OSError, ImportError):
+        pass
+
+
 def launch(launcher: Launcher, role: str, job: dict[str, Any], wait_for_go: bool = False) -> Started:
     """Start one process with fresh pipes; with ``wait_for_go`` its stdin is a pipe that
     :meth:`Started.go` writes to (otherwise /dev/null)."""
@@ -148,6 +159,8 @@ def launch(launcher: Launcher, role: str, job: dict[str, Any], wait_for_go: bool
     err_r, err_w = os.pipe()
     ev_r, ev_w = os.pipe()
     go_r, go_w = os.pipe() if wait_for_go else (None, None)
+    for fd in (out_r, err_r):
+        _grow_pipe(fd)
     try:
         if go_r is not None:
             handle = launcher.start(role, dict(job, wait_for_go=True), out_w, err_w, ev_w, stdin_r=go_r)
@@ -239,7 +252,7 @@ def watch(run: Started, limits: protocol.Limits, emit: Emit | None, forward_chil
             for key, _ in sel.select(timeout=wait):
                 fd = key.fd
                 try:
-                    data = os.read(fd, CHUNK * 8)
+                    data = os.read(fd, PIPE_SIZE)
                 except BlockingIOError:
                     continue
                 except OSError:
