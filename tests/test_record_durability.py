@@ -32,10 +32,11 @@ from tutor.record import SessionRecorder
 data = Path(sys.argv[1])
 recorder = SessionRecorder(data / "sessions", argv=["durability"])
 code = "x = 1\n" * 20000            # ~120 KB per record: kills land mid-write too
-print("ready", flush=True)
 i = 0
 while True:
     i += 1
+    if i == 2:
+        print("ready", flush=True)     # one full round written
     progress = Progress.load(data / "progress.json")
     progress.record_attempt(f"1.3/ex{i % 7}", passed=i % 3 == 0)
     if i % 4 == 0:
@@ -59,11 +60,13 @@ def test_files_always_load_after_sigkill_at_random_moments(tmp_path: Path) -> No
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     previous_attempts = 0
     records_seen = 0
+    waited = 0
     for n in range(KILLS):
         proc = subprocess.Popen([sys.executable, str(script), str(data)], stdout=subprocess.PIPE, env=env)
         try:
-            if n % 5:   # usually let it get going; sometimes kill it while it is still starting
+            if n % 5:   # usually let it write a round first; sometimes kill it while it is starting
                 assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+                waited += 1
             time.sleep(rng.uniform(0, 0.08))
         finally:
             proc.send_signal(signal.SIGKILL)
@@ -86,9 +89,8 @@ def test_files_always_load_after_sigkill_at_random_moments(tmp_path: Path) -> No
             assert session.problems == cut and len(cut) <= 1, f"kill {n}: {path.name}: {session.problems}"
             assert [r["seq"] for r in session.records] == list(range(1, len(session.records) + 1))
             records_seen += len(session.records)
-    # The kills really landed while writing was going on.
-    assert previous_attempts > KILLS
-    assert records_seen > KILLS
+    # The kills really landed while writing was going on: every writer that got going wrote.
+    assert previous_attempts >= waited and records_seen >= waited
     # A later run appends nothing to old sessions, and progress keeps accumulating from here.
     final = json.loads((data / "progress.json").read_text())
     assert final["version"] == 1

@@ -90,6 +90,10 @@ class SessionRecorder:
         self.count = 0
         self._fd: int | None = None
         self._lock = threading.Lock()   # the TUI may finish runs on more than one thread
+        # fsync happens off the learner's path: once os.write returns, the line is in the
+        # kernel and survives the process being killed; fsync only guards against power loss.
+        self._dirty = threading.Event()
+        self._syncer: threading.Thread | None = None
 
     def header(self) -> dict[str, Any]:
         from tutor import __version__
@@ -115,7 +119,7 @@ class SessionRecorder:
                 self._create(_line(self.header()) + _line(record))
             else:
                 _write_all(self._fd, _line(record))
-                os.fsync(self._fd)
+                self._request_fsync()
             self.count += 1
         except OSError as exc:
             self.error = f"could not record this run in {self.sessions_dir}: {exc.strerror or exc}"
@@ -160,13 +164,38 @@ class SessionRecorder:
         self.path = target
         self._fd = os.open(target, os.O_WRONLY | os.O_APPEND)
 
+    def _request_fsync(self) -> None:
+        self._dirty.set()
+        if self._syncer is None:
+            self._syncer = threading.Thread(target=self._sync_loop, name="session-fsync", daemon=True)
+            self._syncer.start()
+
+    def _sync_loop(self) -> None:
+        while True:
+            self._dirty.wait()
+            self._dirty.clear()
+            with self._lock:   # so close() cannot close the descriptor under us
+                if self._fd is None:
+                    return
+                try:
+                    os.fsync(self._fd)
+                except OSError:
+                    pass
+
     def close(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        """Flush to disk and close (the tutor calls this on exit)."""
+        with self._lock:
+            fd, self._fd = self._fd, None
+            self._dirty.set()   # wakes the syncer, which sees the descriptor gone and ends
+            if fd is not None:
+                try:
+                    os.fsync(fd)
+                except OSError:
+                    pass
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
 
 
 def _fsync_dir(path: Path) -> None:
