@@ -292,7 +292,7 @@ async def test_reset_to_starter_asks_and_keeps_a_backup(isolated_dirs):
         starter = path.read_text()
         set_code(screen, "my work\n")
         await pilot.press("ctrl+s")
-        assert path.read_text() == "my work\n"
+        await wait_for(pilot, lambda: path.read_text() == "my work\n")
         await pilot.press("f8")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("escape")

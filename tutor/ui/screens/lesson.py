@@ -272,11 +272,16 @@ class LessonScreen(Screen[None]):
             return not self.running and not isinstance(self.focused, CodeEditor)
         return True
 
+    # Keys typed into the editor wait in the editor's own message queue, while priority
+    # bindings (ctrl+t) run at once in the app: without this, "type, then ctrl+t" in quick
+    # succession (a paste, tmux send-keys) would check the text from before the typing.
+    # ``call_later`` on the editor runs after the keys already queued there.
+
     def action_run(self) -> None:
-        self._start("run")
+        self.editor.call_later(self._start, "run")
 
     def action_check(self) -> None:
-        self._start("check")
+        self.editor.call_later(self._start, "check")
 
     def _start(self, kind: str) -> None:
         if self.running:
@@ -429,7 +434,7 @@ class LessonScreen(Screen[None]):
             yes="Reset", no="Cancel"), answered)
 
     def action_save(self) -> None:
-        self.save()
+        self.editor.call_later(self.save)
 
     def action_toggle_watch(self) -> None:
         self.app_.watch_mode = not self.app_.watch_mode

@@ -213,7 +213,7 @@ class OutputPane(Vertical):
         self.query_one(VisualsView).reset()
         # Written after the first layout: a RichLog wraps text at the width it has then.
         self.call_after_refresh(self.log_view.note, Text(
-            "Output of your code appears here. ctrl+r runs it, ctrl+t checks it.", style="dim"))
+            "Your program's output appears here.", style="dim"))
 
     @property
     def log_view(self) -> OutputLog:
