@@ -161,6 +161,12 @@ class SpareLauncher:
             SpareHandle(spare.pid).kill_group()
             self._forget(spare)
             failures += 1
+            if failures == 2 and self.userns:
+                # A device driver may refuse to work inside a user namespace: try once more
+                # without it (and without the per-run network namespace it enables).
+                self.userns = False
+                self.close()
+                continue
             if failures >= 2:
                 why = self.last_info.get("error") or "it exited during start-up"
                 raise RuntimeError(f"no warm {self.device} worker could be started: {why}")
