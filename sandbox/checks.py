@@ -239,8 +239,9 @@ def judge_one(spec: dict[str, Any], index: int, data: Any, reference_ns: dict[st
         expect_close(data, reference_ns[name], f"`{name}`", **_tol(spec))
         return ""
     if kind == "custom":
+        # The learner's source is data too (a judge may inspect it with ast); it never runs here.
         fn = define(spec["judge"], "judge", "data, reference, gen, seed", spec.get("file", "<lesson>"),
-                    int(spec.get("judge_line", 1)), setup_ns)
+                    int(spec.get("judge_line", 1)), dict(setup_ns, learner_source=learner_source))
         result = fn(data, SimpleNamespace(**reference_ns), make_generator(cseed), cseed)
         return result if isinstance(result, str) else ""
     raise ValueError(f"unknown check kind {kind!r}")
@@ -338,13 +339,15 @@ def judge_source(spec: dict[str, Any], source: str) -> str:
             what = "a comprehension" if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)) else f"a `{type(node).__name__.lower()}` loop"
             fail(f"line {node.lineno}: {what}{where} — this exercise asks for a solution without "
                  f"Python loops; use whole-tensor operations (broadcasting, indexing, reductions)")
+        # Only real uses count: an attribute (`torch.cdist`, `x.softmax`), or a
+        # `getattr(obj, "cdist")`. A learner's own variable named `diag` is not `torch.diag`;
+        # names imported with `from torch import cdist` are caught with the imports below.
         name = ""
         if isinstance(node, ast.Attribute):
             name = node.attr
-        elif isinstance(node, ast.Name):
-            name = node.id
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in banned:
-            name = node.value
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
+              and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)):
+            name = str(node.args[1].value)
         if name in banned:
             fail(f"line {getattr(node, 'lineno', '?')}: uses `{banned[name]}` — this exercise asks you to "
                  f"build it yourself from simpler operations")

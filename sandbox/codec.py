@@ -29,10 +29,13 @@ def to_plain(value: Any, depth: int = 0) -> Any:
 
     if depth > MAX_DEPTH:
         return {OPAQUE_KEY: "too deeply nested"}
-    if value is None or isinstance(value, (bool, int, str)):
+    if value is None or type(value) in (bool, int, str, float):
         return value
-    if isinstance(value, float):
-        return value
+    # Subclasses of the builtins (torch.__version__ is a str subclass, IntEnum members...)
+    # are not on the weights-only whitelist: reduce them to the plain builtin.
+    for base in (bool, int, float, str):
+        if isinstance(value, base):
+            return base(value)
     if isinstance(value, torch.Tensor):
         return _plain_tensor(value)
     if isinstance(value, (torch.dtype, torch.device, torch.Size)):

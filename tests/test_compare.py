@@ -106,6 +106,19 @@ def test_codec_never_unpickles_arbitrary_objects(tmp_path) -> None:
         codec.load(str(evil))
 
 
+def test_builtin_subclasses_survive_the_codec(tmp_path) -> None:
+    import enum
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    path = tmp_path / "probe.pt"
+    codec.save({"version": torch.__version__, "level": Level.HIGH}, str(path))
+    data = codec.load(str(path))
+    assert data == {"version": str(torch.__version__), "level": 3}
+    assert type(data["version"]) is str
+
+
 def test_source_rules() -> None:
     spec = {"kind": "source", "forbid": {"loops": True, "calls": ["torch.cdist"]}, "scope": "f"}
     checks.judge_source(spec, "import torch\ndef f(a, b):\n    return ((a[:, None] - b[None]) ** 2).sum(-1)\n")
@@ -119,6 +132,9 @@ def test_source_rules() -> None:
         checks.judge_source(spec, "from torch import cdist as c\ndef f(a, b):\n    return c(a, b)\n")
     with pytest.raises(CheckFailed, match="torch.cdist"):
         checks.judge_source(spec, "import torch\ndef f(a, b):\n    return getattr(torch, 'cdist')(a, b)\n")
+    # A learner's own name that happens to equal a banned function is not a use of it.
+    checks.judge_source({"kind": "source", "forbid": {"calls": ["torch.diag"]}},
+                        "def f(a):\n    diag = a[0, 0]\n    return diag\n")
     # Loops outside the scoped function (a demo block, a helper) are fine.
     checks.judge_source(spec, "def f(a, b):\n    return a\n\nfor i in range(3):\n    print(i)\n")
     with pytest.raises(CheckFailed, match="must use|asks you to use"):
