@@ -102,7 +102,8 @@ def describe(value: Any) -> str:
         return f"{shape} {str(value.dtype).replace('torch.', '')}"
     if isinstance(value, (list, tuple)) and len(value) > 6:
         return f"{type(value).__name__} of {len(value)}"
-    r = repr(value)
+    lines = repr(value).splitlines() or [""]
+    r = lines[0] + (" ..." if len(lines) > 1 else "")
     return r if len(r) <= 40 else r[:37] + "..."
 
 
@@ -110,8 +111,10 @@ def call_signature(function: str, case: Any) -> str:
     if isinstance(case, dict):
         inner = ", ".join(f"{k}={describe(v)}" if not _is_tensor(v) else f"{k}: {describe(v)}"
                           for k, v in case.items())
-    else:
+    elif isinstance(case, tuple):
         inner = ", ".join(describe(v) for v in case)
+    else:  # a single argument, as _call passes it
+        inner = describe(case)
     return f"`{function}({inner})`"
 
 
@@ -320,6 +323,23 @@ def _scope_nodes(tree: ast.Module, scope: str | None) -> Iterable[ast.AST]:
         yield from ast.walk(root)
 
 
+def _ban_suffix(entry: str) -> str:
+    """What a forbidden call must end with. The first component is the module, which
+    learners alias freely (`torch`, `th`, `F`): `torch.cdist` -> `cdist` (so `x.cdist` counts
+    too), `torch.autograd.grad` -> `autograd.grad` (so a plain `x.grad` does not)."""
+    parts = entry.split(".")
+    return ".".join(parts[1:]) if len(parts) > 1 else entry
+
+
+def _banned_match(used: str, banned: list[tuple[str, str]]) -> str:
+    if not used:
+        return ""
+    for suffix, entry in banned:
+        if used == suffix or used.endswith("." + suffix):
+            return entry
+    return ""
+
+
 LOOP_NODES = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
@@ -333,31 +353,33 @@ def judge_source(spec: dict[str, Any], source: str) -> str:
     scope = spec.get("scope")
     where = f" in `{scope}`" if scope else ""
     nodes = list(_scope_nodes(tree, scope))
-    banned = {c.split(".")[-1]: c for c in forbid.get("calls", [])}
+    banned = [(_ban_suffix(c), c) for c in forbid.get("calls", [])]
     for node in nodes:
         if forbid.get("loops") and isinstance(node, LOOP_NODES):
             what = "a comprehension" if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)) else f"a `{type(node).__name__.lower()}` loop"
             fail(f"line {node.lineno}: {what}{where} — this exercise asks for a solution without "
                  f"Python loops; use whole-tensor operations (broadcasting, indexing, reductions)")
-        # Only real uses count: an attribute (`torch.cdist`, `x.softmax`), or a
-        # `getattr(obj, "cdist")`. A learner's own variable named `diag` is not `torch.diag`;
-        # names imported with `from torch import cdist` are caught with the imports below.
-        name = ""
+        # Only real uses count: an attribute chain (`torch.cdist`, `x.softmax`,
+        # `torch.autograd.grad`), or `getattr(obj, "cdist")`. A learner's own variable named
+        # `diag` is not `torch.diag`; `from torch import cdist` is caught with the imports below.
+        used = ""
         if isinstance(node, ast.Attribute):
-            name = node.attr
+            used = _dotted(node)
         elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
               and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)):
-            name = str(node.args[1].value)
-        if name in banned:
-            fail(f"line {getattr(node, 'lineno', '?')}: uses `{banned[name]}` — this exercise asks you to "
+            used = str(node.args[1].value)
+        hit = _banned_match(used, banned)
+        if hit:
+            fail(f"line {getattr(node, 'lineno', '?')}: uses `{hit}` — this exercise asks you to "
                  f"build it yourself from simpler operations")
     # Imports usually sit at module level, outside any scope: look at the whole file.
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             for alias in node.names:
-                if alias.name in banned:
+                hit = _banned_match(f"{node.module or ''}.{alias.name}", banned)
+                if hit:
                     fail(f"line {node.lineno}: importing `{alias.name}` — this exercise asks you not to use "
-                         f"`{banned[alias.name]}`; build it from simpler operations")
+                         f"`{hit}`; build it from simpler operations")
     for mod in forbid.get("imports", []):
         for node in ast.walk(tree):
             if isinstance(node, ast.Import) and any(a.name == mod or a.name.startswith(mod + ".") for a in node.names):

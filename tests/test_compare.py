@@ -132,6 +132,13 @@ def test_source_rules() -> None:
         checks.judge_source(spec, "from torch import cdist as c\ndef f(a, b):\n    return c(a, b)\n")
     with pytest.raises(CheckFailed, match="torch.cdist"):
         checks.judge_source(spec, "import torch\ndef f(a, b):\n    return getattr(torch, 'cdist')(a, b)\n")
+    # A dotted ban does not catch an unrelated attribute with the same last name.
+    grad_ban = {"kind": "source", "forbid": {"calls": ["torch.autograd.grad"]}}
+    checks.judge_source(grad_ban, "def f(x):\n    return x.grad\n")
+    with pytest.raises(CheckFailed, match="torch.autograd.grad"):
+        checks.judge_source(grad_ban, "import torch\ndef f(y, x):\n    return torch.autograd.grad(y, x)\n")
+    with pytest.raises(CheckFailed, match="torch.autograd.grad"):
+        checks.judge_source(grad_ban, "from torch.autograd import grad\n")
     # A learner's own name that happens to equal a banned function is not a use of it.
     checks.judge_source({"kind": "source", "forbid": {"calls": ["torch.diag"]}},
                         "def f(a):\n    diag = a[0, 0]\n    return diag\n")
@@ -156,6 +163,11 @@ def test_function_check_probe_and_judge_round_trip(tmp_path) -> None:
         else:
             with pytest.raises(CheckFailed):
                 judge()
+
+
+def test_single_argument_cases_and_long_reprs_read_well() -> None:
+    assert checks.call_signature("f", torch.tensor(2.0)) == "`f(() float32)`"
+    assert checks.call_signature("f", (torch.nn.Sequential(torch.nn.Linear(2, 2)),)) == "`f(Sequential( ...)`"
 
 
 def test_function_check_reports_a_missing_function_and_an_exception() -> None:
