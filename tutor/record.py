@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from sandbox.protocol import RunRequest, RunResult
+from tutor.storage import fsync_dir
 
 #: Version of the session file format. Readers refuse files with a larger number.
 SESSION_FORMAT = 1
@@ -160,7 +161,7 @@ class SessionRecorder:
                 os.unlink(tmp)
             except OSError:
                 pass
-        _fsync_dir(self.sessions_dir)
+        fsync_dir(self.sessions_dir)
         self.path = target
         self._fd = os.open(target, os.O_WRONLY | os.O_APPEND)
 
@@ -196,17 +197,6 @@ class SessionRecorder:
                     os.close(fd)
                 except OSError:
                     pass
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        dir_fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
 
 
 def _split_ref(ref: str) -> tuple[str | None, str | None]:

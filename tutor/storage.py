@@ -31,8 +31,13 @@ def atomic_write_text(path: Path, text: str) -> None:
         except OSError:
             pass
         raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+    fsync_dir(path.parent)  # make the rename itself durable
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (a new or renamed file) to disk; best effort."""
+    try:
+        dir_fd = os.open(path, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
