@@ -53,3 +53,15 @@ def test_commands_that_need_no_worker_never_import_torch(argv: list[str]) -> Non
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "LOADED []" in proc.stdout
+
+
+def test_importing_every_tutor_module_never_imports_torch() -> None:
+    modules = sorted(".".join(p.with_suffix("").relative_to(ROOT).parts).removesuffix(".__init__")
+                     for p in (ROOT / "tutor").rglob("*.py") if p.name != "__main__.py")
+    code = ("import importlib, sys\n"
+            f"for name in {modules!r}:\n"
+            "    importlib.import_module(name)\n"
+            "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision')))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "LOADED []" in proc.stdout

@@ -3,8 +3,6 @@ pass. Slow (the worker imports torch), so just this one flow; the rest uses the 
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from ui_fakes import fixture_context, wait_for
@@ -16,7 +14,7 @@ from tutor.ui.widgets.output_pane import ChecksView, OutputPane
 
 
 @pytest.mark.slow
-async def test_real_engine_fail_then_pass_and_no_torch_in_the_tui(isolated_dirs):
+async def test_real_engine_fail_then_pass(isolated_dirs):
     ctx = fixture_context()
     app = TutorApp(ctx, cursor_blink=False)
     try:
@@ -41,6 +39,7 @@ async def test_real_engine_fail_then_pass_and_no_torch_in_the_tui(isolated_dirs)
             assert "✓ passed" in screen.query_one(ChecksView).plain
             assert app.progress.state("1.1/ones") == "passed"
             assert app.engine.state == "ready"
-        assert "torch" not in sys.modules
+        # (That the TUI process never imports torch is proven in a fresh process by
+        # test_boundaries and the bench; here other tests may have imported it already.)
     finally:
         ctx.close()
