@@ -43,3 +43,38 @@ async def test_real_engine_fail_then_pass(isolated_dirs):
         # test_boundaries and the bench; here other tests may have imported it already.)
     finally:
         ctx.close()
+
+
+@pytest.mark.slow
+async def test_live_metrics_reach_the_curve_while_the_run_is_still_going(isolated_dirs):
+    """Real sandbox, real protocol: show.metric events are drawn before the program ends."""
+    from ui_fakes import screen_text
+
+    from tutor.ui.widgets.output_pane import LossCurve
+
+    ctx = fixture_context()
+    app = TutorApp(ctx, cursor_blink=False)
+    program = ("import time\nfrom sandbox import show\n"
+               "for step in range(200):\n"
+               "    show.metric('train_loss', 1.0 / (step + 1), step=step)\n"
+               "    time.sleep(0.05)\n")
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, CatalogueScreen))
+            await pilot.pause()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen) and bool(app.screen.query(OutputPane)))
+            screen = app.screen
+            screen.editor.load_text(program)
+            await pilot.press("ctrl+r")
+            curve = screen.query_one(LossCurve)
+            await wait_for(pilot, lambda: len(curve.metrics) >= 5, timeout=120)
+            # The program sleeps 10 s in all: the points arrived while it was still running.
+            assert screen.running
+            assert [m["step"] for m in curve.metrics[:5]] == [0, 1, 2, 3, 4]
+            await wait_for(pilot, lambda: "train_loss" in screen_text(app))
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not screen.running, timeout=30)
+            assert len(curve.metrics) < 200, "the run was stopped, not finished"
+    finally:
+        ctx.close()
