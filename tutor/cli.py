@@ -74,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    from tutor.devices import valid_device
+
+    if not valid_device(args.device):
+        parser.error(f"--device must be auto, cpu, cuda, cuda:N or mps, not {args.device!r}")
     ctx = Context(workspace=args.workspace, lesson_dirs=list(args.lessons), python=args.python, device=args.device)
     try:
         if args.command is None:

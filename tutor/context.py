@@ -35,17 +35,24 @@ class Context:
         return Progress.load(self.paths.progress_file)
 
     @cached_property
+    def resolved_device(self) -> str:
+        """``device`` with ``auto`` resolved (cpu, cuda or mps; see tutor/devices.py)."""
+        from tutor.devices import resolve
+
+        return resolve(self.device, self.python, self.paths.data)
+
+    @cached_property
     def recorder(self) -> Any:
         """This process's session log (created on the first run; see tutor/record.py)."""
         from tutor.record import SessionRecorder
 
-        return SessionRecorder(self.paths.sessions_dir, device=self.device)
+        return SessionRecorder(self.paths.sessions_dir, device=self.resolved_device)
 
     @cached_property
     def engine(self) -> Any:
         from tutor.engine import Engine
 
-        return Engine(python=self.python, device=self.device, runs_dir=self.paths.runs_dir,
+        return Engine(python=self.python, device=self.resolved_device, runs_dir=self.paths.runs_dir,
                       recorder=self.recorder)
 
     def request(self, exercise: Exercise, file: Path, seed: int | None = None, timeout: float | None = None) -> Any:
@@ -57,7 +64,7 @@ class Context:
             kind="check", file=str(file), seed=seed if seed is not None else random.randrange(1, 2**31),
             limits=limits_for(exercise.time_budget, exercise.limits, timeout), checks=exercise.checks,
             solution=exercise.solution, exercise=exercise.ref, setup=exercise.setup,
-            device=self.device if self.device != "auto" else "cpu",
+            device=self.resolved_device,
         )
 
     def close(self) -> None:

@@ -40,6 +40,10 @@ def probe_environment(python: str | None) -> dict[str, Any]:
 
 def run(args: argparse.Namespace, ctx: Any) -> int:
     info = probe_environment(ctx.python)
+    if "error" not in info:  # what `--device auto` means here, cached for later starts
+        from tutor.devices import remember_devices
+
+        remember_devices(ctx.paths.data, ctx.python or sys.executable, list(info.get("devices") or ["cpu"]))
     try:
         ctx.engine.start()
         isolation = ctx.engine.isolation

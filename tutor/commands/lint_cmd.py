@@ -148,7 +148,7 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
             if not hasattr(local, "engine"):
                 from tutor.engine import Engine
 
-                local.engine = Engine(python=ctx.python, device=ctx.device)
+                local.engine = Engine(python=ctx.python, device=ctx.resolved_device)
                 with lock:
                     engines.append(local.engine)
             return local.engine

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
         raise UserError("--timeout must be a positive number of seconds")
     request = RunRequest(kind="run", file=str(path.resolve()), limits=limits_for(args.timeout),
                          seed=args.seed if args.seed is not None else random.randrange(1, 2**31),
-                         device=ctx.device if ctx.device != "auto" else "cpu")
+                         device=ctx.resolved_device)
     result = ctx.engine.submit(request)
     if args.json:
         json.dump(result.to_json("run"), sys.stdout, indent=2, ensure_ascii=False)

@@ -83,8 +83,7 @@ class TutorApp(App[int]):
         from sandbox.protocol import RunRequest
         from tutor.engine import limits_for
 
-        device = self.ctx.device if self.ctx.device != "auto" else "cpu"
-        return RunRequest(kind="run", file=str(path), seed=random.randrange(1, 2**31), device=device,
+        return RunRequest(kind="run", file=str(path), seed=random.randrange(1, 2**31), device=self.ctx.resolved_device,
                           limits=limits_for(max(exercise.time_budget, RUN_TIMEOUT_S), exercise.limits))
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -152,8 +151,8 @@ class TutorApp(App[int]):
     # --- status -------------------------------------------------------------------------------
 
     def device_label(self) -> str:
-        device = self.ctx.device
-        return "cpu (auto)" if device == "auto" else device
+        device = self.ctx.resolved_device
+        return f"{device} (auto)" if self.ctx.device == "auto" else device
 
     def status_text(self) -> Any:
         engine = self._engine
