@@ -180,3 +180,12 @@ def test_run_prints_the_metric_chart(tmp_path: Path) -> None:
     proc = cli("run", str(script))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "val_loss" in proc.stdout and "(last 0.05)" in proc.stdout
+
+
+def test_an_exercise_that_needs_a_gpu_says_so_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    fixtures = Path(__file__).resolve().parent / "fixtures" / "gpu_lessons"
+    proc = cli("--device", "cpu", "--lessons", str(fixtures), "check", "9.3/square")
+    assert_one_line_error(proc, "needs a CUDA device")
+    report = json.loads(cli("lint", str(fixtures), "--json").stdout)
+    (exercise,) = report["lessons"][0]["exercises"]
+    assert exercise["solution"] == "skip" and exercise["starter"] == "skip" and report["ok"]

@@ -46,6 +46,10 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
 
     ctx.engine.start_in_background()  # warm the worker while the lesson and file are prepared
     exercise = find_exercise(ctx, args.exercise)
+    if exercise.device in ("cuda", "mps") and not ctx.resolved_device.startswith(exercise.device):
+        raise UserError(f"{exercise.ref} needs a {exercise.device.upper()} device, and the worker here has none "
+                        f"(see `pytorch-tutor doctor`); `pytorch-tutor replay --lesson {exercise.lesson_id}` "
+                        f"shows any recorded runs the lesson ships")
     if args.file:
         path = Path(args.file)
         if not path.is_file():
