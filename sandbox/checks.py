@@ -53,7 +53,7 @@ def author_globals(setup_ns: dict[str, Any] | None = None) -> dict[str, Any]:
         "__name__": "__check__",
         "torch": torch, "nn": nn, "F": F, "math": math, "random": random,
         "expect_close": expect_close, "fail": fail, "CheckFailed": CheckFailed,
-        "rand_shape": rand_shape, "randint": randint, "describe": describe,
+        "rand_shape": rand_shape, "randint": randint, "describe": describe, "plain": plain,
     }
     if setup_ns:
         g.update({k: v for k, v in setup_ns.items() if not k.startswith("__")})
@@ -91,6 +91,20 @@ def rand_shape(gen: Any, ndim: int | tuple[int, int] = (1, 3), low: int = 1, hig
     """A random shape: ``ndim`` dims (or a random count in the range), each in [low, high]."""
     n = ndim if isinstance(ndim, int) else randint(gen, ndim[0], ndim[1])
     return tuple(randint(gen, low, high) for _ in range(n))
+
+
+def plain(value: Any) -> Any:
+    """Data from the probe with tensor records (a tensor that required grad, lived on a GPU
+    or was a subclass) turned back into plain tensors, recursively — for custom judges."""
+    if isinstance(value, dict):
+        if "__tensor__" in value:
+            return value["__tensor__"]
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(plain(v) for v in value)
+    return value
 
 
 def describe(value: Any) -> str:

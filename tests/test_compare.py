@@ -192,3 +192,13 @@ def test_probe_undoes_a_changed_default_dtype() -> None:
     finally:
         torch.set_default_dtype(torch.float32)
     assert data["0"]["outputs"][0].dtype == torch.float32
+
+
+def test_plain_unwraps_tensor_records_for_custom_judges(tmp_path) -> None:
+    path = tmp_path / "probe.pt"
+    codec.save({"w": torch.ones(2, requires_grad=True), "xs": [torch.zeros(1, requires_grad=True), 3]}, str(path))
+    data = codec.load(str(path))
+    assert isinstance(data["w"], dict)  # a record: it carried requires_grad
+    unwrapped = checks.plain(data)
+    assert torch.equal(unwrapped["w"], torch.ones(2)) and type(unwrapped["w"]) is torch.Tensor
+    assert torch.equal(unwrapped["xs"][0], torch.zeros(1)) and unwrapped["xs"][1] == 3
