@@ -97,6 +97,8 @@ EXERCISE = Field("object", "One checked exercise.", fields={
         "processes": Field("int", "Processes (non-root only).", minimum=1),
         "network": Field("bool", "Allow the network (default: loopback only)."),
         "output_bytes": Field("int", "Output kept per stream, bytes.", minimum=1024),
+        "gpu_memory_fraction": Field("number", "Share of the GPU's memory the run may use (CUDA).",
+                                     minimum=0.05, maximum=1.0),
     }),
 })
 
