@@ -99,15 +99,9 @@ def _open_tui(ctx: object) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserError("the full-screen tutor needs a terminal; without one, use `pytorch-tutor list`, "
                         "`show`, `check` and `run` (see --help)")
-    try:
-        app_module = importlib.import_module("tutor.ui.app")
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("tutor.ui"):
-            print("pytorch-tutor: the full-screen tutor is not built yet; use `pytorch-tutor list`, "
-                  "`show`, `check` and `run` meanwhile (see --help).", file=sys.stderr)
-            return 2
-        raise
-    return int(app_module.run_app(ctx) or 0)
+    from tutor.ui.app import run_app  # imported only here: the commands never pay for textual
+
+    return int(run_app(ctx) or 0)
 
 
 if __name__ == "__main__":
