@@ -263,12 +263,15 @@ def test_listing_moves_a_corrupt_session_aside_and_says_where(tmp_path: Path) ->
     assert len(listing.notices) == 1 and str(moved[0]) in listing.notices[0]
 
 
-def test_a_session_from_a_newer_tutor_is_left_alone_and_reported(tmp_path: Path) -> None:
+def test_a_session_from_a_newer_tutor_is_moved_aside_and_reported(tmp_path: Path) -> None:
     future = tmp_path / "20260101-100000-1.jsonl"
-    future.write_text(json.dumps({**HEADER, "format": SESSION_FORMAT + 1}) + "\n")
+    content = json.dumps({**HEADER, "format": SESSION_FORMAT + 1}) + "\n"
+    future.write_text(content)
     listing = list_sessions(tmp_path)
-    assert listing.sessions == [] and future.exists()
-    assert "newer pytorch-tutor" in listing.notices[0]
+    assert listing.sessions == [] and not future.exists()
+    (moved,) = tmp_path.glob("20260101-100000-1.jsonl.broken-*")
+    assert moved.read_text() == content
+    assert "newer pytorch-tutor" in listing.notices[0] and str(moved) in listing.notices[0]
 
 
 def test_find_session_by_id_prefix_and_path(tmp_path: Path) -> None:

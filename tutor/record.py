@@ -513,9 +513,9 @@ def session_files(sessions_dir: Path) -> list[Path]:
 def list_sessions(sessions_dir: Path, set_aside_corrupt: bool = True) -> Listing:
     """Read every session in ``sessions_dir``.
 
-    A corrupt file (no readable header) is moved aside (``NAME.broken-TIMESTAMP``) so it
-    stops showing up, with a notice naming where it went. A file from a newer tutor is left
-    where it is (nothing here will write to it) and reported.
+    A file this version cannot replay — corrupt (no readable header) or written by a newer
+    tutor — is moved aside (``NAME.broken-TIMESTAMP``, content untouched) so it stops
+    showing up, with a notice naming where it went.
     """
     from tutor.storage import set_aside
 
@@ -525,7 +525,7 @@ def list_sessions(sessions_dir: Path, set_aside_corrupt: bool = True) -> Listing
         try:
             sessions.append(read_session(path))
         except SessionError as exc:
-            if exc.future or not set_aside_corrupt:
+            if not set_aside_corrupt:
                 notices.append(f"{path.name} skipped: {exc.reason}")
                 continue
             try:
