@@ -292,7 +292,9 @@ def _judge_function(spec: dict[str, Any], data: Any, reference_ns: dict[str, Any
             fail(f"{call} raised {raised}")
         expected = _call(ref_fn, case)
         _expect_named(got, expected, call, spec)
-    return f"{len(cases)} random case{'s' if len(cases) != 1 else ''} matched"
+    if all(case == () for case in cases):
+        return "matches the reference"
+    return f"matched the reference on {len(cases)} random input{'s' if len(cases) != 1 else ''}"
 
 
 def _expect_named(got: Any, expected: Any, call: str, spec: dict[str, Any]) -> None:
