@@ -13,17 +13,21 @@ from tutor.ui.screens.lesson import LessonScreen
 from tutor.ui.widgets.output_pane import ChecksView, OutputPane
 
 
+async def open_first_exercise(app: TutorApp, pilot) -> LessonScreen:
+    await wait_for(pilot, lambda: isinstance(app.screen, CatalogueScreen))
+    await pilot.pause()
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen) and bool(app.screen.query(OutputPane)))
+    return app.screen
+
+
 @pytest.mark.slow
 async def test_real_engine_fail_then_pass(isolated_dirs):
     ctx = fixture_context()
     app = TutorApp(ctx, cursor_blink=False)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, CatalogueScreen))
-            await pilot.pause()
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen) and bool(app.screen.query(OutputPane)))
-            screen = app.screen
+            screen = await open_first_exercise(app, pilot)
             assert screen.exercise.ref == "1.1/ones"
 
             await pilot.press("ctrl+t")
@@ -60,11 +64,7 @@ async def test_live_metrics_reach_the_curve_while_the_run_is_still_going(isolate
                "    time.sleep(0.05)\n")
     try:
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, CatalogueScreen))
-            await pilot.pause()
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen) and bool(app.screen.query(OutputPane)))
-            screen = app.screen
+            screen = await open_first_exercise(app, pilot)
             screen.editor.load_text(program)
             await pilot.press("ctrl+r")
             curve = screen.query_one(LossCurve)

@@ -10,7 +10,25 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from tutor.ui.marks import MARKS
 
 
-class CourseCommands(Provider):
+class _ListedCommands(Provider):
+    """A provider over a fixed list of ``(text, help, callback)`` items."""
+
+    def _items(self) -> list[tuple[str, str, Any]]:
+        raise NotImplementedError
+
+    async def discover(self) -> Hits:
+        for text, help_text, callback in self._items():
+            yield DiscoveryHit(text, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, help_text, callback in self._items():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), callback, help=help_text)
+
+
+class CourseCommands(_ListedCommands):
     """Exercises and lessons: ``1.3 standardize``, ``tensor``, ``fit line`` all find things."""
 
     def _items(self) -> list[tuple[str, str, Any]]:
@@ -27,19 +45,9 @@ class CourseCommands(Provider):
                               partial(app.open_exercise, ex)))
         return items
 
-    async def discover(self) -> Hits:
-        for text, help_text, callback in self._items():
-            yield DiscoveryHit(text, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for text, help_text, callback in self._items():
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), callback, help=help_text)
 
 
-class AppCommands(Provider):
+class AppCommands(_ListedCommands):
     """Catalogue, help, theme, watch mode."""
 
     def _items(self) -> list[tuple[str, str, Any]]:
@@ -51,14 +59,3 @@ class AppCommands(Provider):
             ("Watch mode on/off", "check automatically whenever the exercise file changes on disk",
              app.action_toggle_watch),
         ]
-
-    async def discover(self) -> Hits:
-        for text, help_text, callback in self._items():
-            yield DiscoveryHit(text, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for text, help_text, callback in self._items():
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), callback, help=help_text)
