@@ -397,3 +397,18 @@ def test_the_tui_never_imports_torch(subprocess_env):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+async def test_a_session_log_that_cannot_be_written_is_reported_once(isolated_dirs):
+    class BrokenRecorder:
+        error = "could not record this run in /nowhere: Permission denied"
+
+    engine = FakeEngine()
+    engine.recorder = BrokenRecorder()
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_exercise(app, pilot)
+        await check_and_wait(pilot, screen)
+        await check_and_wait(pilot, screen)
+        said = [n.message for n in app._notifications if "could not record" in n.message]
+        assert said == [BrokenRecorder.error]

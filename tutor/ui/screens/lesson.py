@@ -314,6 +314,14 @@ class LessonScreen(Screen[None]):
         self.run_worker(work, thread=True, group="run", exit_on_error=False,
                         name=f"{kind} {exercise.ref}", description=f"{kind} {exercise.ref}")
 
+    def _report_recording_problem(self) -> None:
+        """Say once if the session log could not be written (the run itself is unaffected)."""
+        recorder = getattr(self.app_.engine, "recorder", None)
+        problem = getattr(recorder, "error", None)
+        if problem and not getattr(self, "_recording_problem_said", False):
+            self._recording_problem_said = True
+            self.app.notify(problem, severity="warning", timeout=10)
+
     def _set_running(self, running: bool) -> None:
         self.running = running
         self.refresh_bindings()
@@ -326,6 +334,7 @@ class LessonScreen(Screen[None]):
     def on_run_finished(self, message: RunFinished) -> None:
         result = message.result
         self.finished_runs += 1
+        self._report_recording_problem()
         if message.run_id == self._run_id:
             self._set_running(False)
         cancelled = result.detail == "cancelled"
