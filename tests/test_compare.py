@@ -84,6 +84,7 @@ def test_subclass_results_are_flagged_after_the_codec(tmp_path) -> None:
     assert "subclass" in msg
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
 def test_codec_never_unpickles_arbitrary_objects(tmp_path) -> None:
     class Custom:
         pass
