@@ -348,8 +348,12 @@ def test_dataloader_with_two_workers(run):
 
 @pytest.mark.timeout(180)
 def test_two_process_gloo_ddp_with_mp_spawn(run):
+    # torch 2.14 + gloo + DDP aborts at interpreter teardown about one run in three
+    # ("terminate called without an active exception"), sandbox or not; measured: 4 of 12
+    # plain `python` runs. The workers therefore end with os._exit(0) after cleaning up.
     result, _ = run("""
         import os
+        import sys
         import torch
         import torch.distributed as dist
         import torch.multiprocessing as mp
@@ -365,6 +369,8 @@ def test_two_process_gloo_ddp_with_mp_spawn(run):
             if rank == 0:
                 print("allreduce", t.item())
             dist.destroy_process_group()
+            sys.stdout.flush()
+            os._exit(0)
 
         if __name__ == "__main__":
             mp.spawn(worker, args=(2,), nprocs=2)
