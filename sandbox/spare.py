@@ -24,33 +24,15 @@ import time
 from typing import Any
 
 from sandbox import isolation
+from sandbox.zygote import ForkHandle
 
 #: How long a spare may take to become ready (import torch + device context).
 READY_TIMEOUT_S = 180.0
 
 
-class SpareHandle:
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self._code: int | None = None
-
-    def poll(self) -> int | None:
-        from sandbox.zygote import REAPER
-
-        if self._code is None:
-            self._code = REAPER.poll(self.pid)
-        return self._code
-
-    def kill_group(self) -> None:
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        if self._code is None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+def SpareHandle(pid: int) -> ForkHandle:
+    """A job in an exec'd spare: the same handle as a forked run, without a PID-namespace init."""
+    return ForkHandle(pid, None)
 
 
 class _Spare:
@@ -70,7 +52,7 @@ class SpareLauncher:
         self.python = python or sys.executable
         self.userns = userns
         self.pool: list[_Spare] = []
-        self.running: list[SpareHandle] = []
+        self.running: list[ForkHandle] = []
         self.started = 0
         self.last_info: dict[str, Any] = {}
         self.refill()
@@ -142,7 +124,7 @@ class SpareLauncher:
         return True
 
     def start(self, role: str, job: dict[str, Any], stdout_w: int, stderr_w: int, event_w: int,
-              stdin_r: int | None = None) -> SpareHandle:
+              stdin_r: int | None = None) -> ForkHandle:
         from sandbox.zygote import send_job
 
         job = dict(job, role=role)

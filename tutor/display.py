@@ -64,14 +64,20 @@ def render_checks(result: RunResult) -> Group:
     return Group(*rows)
 
 
+def output_panels(result: RunResult) -> list[Panel]:
+    """The program's stdout and stderr as panels (escape sequences made visible)."""
+    panels = []
+    for text, title, style in ((result.stdout, "output", "dim"), (result.stderr, "errors", "red")):
+        if text.strip():
+            panels.append(Panel(Text(safe_text(text.rstrip("\n"))), title=title, title_align="left",
+                                border_style=style))
+    return panels
+
+
 def print_result(result: RunResult, kind: str = "check", out: Console | None = None) -> None:
     out = out or console()
-    if result.stdout.strip():
-        out.print(Panel(Text(safe_text(result.stdout.rstrip("\n"))), title="output", title_align="left",
-                        border_style="dim"))
-    if result.stderr.strip():
-        out.print(Panel(Text(safe_text(result.stderr.rstrip("\n"))), title="errors", title_align="left",
-                        border_style="red"))
+    for panel in output_panels(result):
+        out.print(panel)
     if result.truncated:
         out.print(Text(f"(output truncated: {result.dropped_bytes:,} bytes dropped)", style="dim"))
     if result.artifacts:

@@ -21,7 +21,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tutor.display import outcome_line, render_checks, safe_text
+from tutor.display import outcome_line, output_panels, render_checks, safe_text
 
 _MARKS = {"pass": ("✓", "green"), "fail": ("✗", "yellow"), "error": ("!", "red")}
 
@@ -36,12 +36,7 @@ def attempt_renderable(attempt: Any, width: int = 80) -> Group:
                         outcome_line(result)]
     if kind == "check" and result.checks:
         parts.append(Panel(render_checks(result), title="checks", title_align="left", border_style="dim"))
-    if result.stdout.strip():
-        parts.append(Panel(Text(safe_text(result.stdout.rstrip("\n"))), title="output", title_align="left",
-                           border_style="dim"))
-    if result.stderr.strip():
-        parts.append(Panel(Text(safe_text(result.stderr.rstrip("\n"))), title="errors", title_align="left",
-                           border_style="red"))
+    parts.extend(output_panels(result))
     if result.truncated or rec.get("events_dropped"):
         parts.append(Text("(some output was not kept)", style="dim"))
     if result.artifacts:
