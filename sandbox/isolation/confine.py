@@ -77,8 +77,9 @@ def install_fds(out_fd: int, err_fd: int, ev_fd: int, stdin_fd: int | None = Non
 #: /mnt, /media, /srv and other people's projects are deliberately absent.
 SYSTEM_READABLE = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc", "/opt",
                    "/proc", "/sys", "/dev", "/nix", "/gnu", "/snap")
-#: Private (per-run tmpfs) scratch directories, writable when the mount namespace is on.
-PRIVATE_SCRATCH = ("/tmp", "/var/tmp", "/dev/shm")
+#: Scratch directories writable besides the run's own. Not /tmp: the run's directories and
+#: the exercise's folder may be bound beneath it, and a Landlock rule on /tmp would cover them.
+PRIVATE_SCRATCH = ("/dev/shm",)
 #: Variables that name cache folders a run may read when set (R's run-time set-up, #20).
 CACHE_ENV = ("TORCH_HOME", "XDG_CACHE_HOME", "HF_HOME", "MPLCONFIGDIR")
 
@@ -248,7 +249,7 @@ def enter(job: dict[str, Any], plan: dict[str, Any]) -> tuple[list[str], dict[st
         try:
             landlock.restrict(writable, DEVICE_FILES, readable)
             applied["filesystem_writes"] = _on(f"Landlock ABI {abi}: writes only in the run's directories"
-                                               + (" and its private /tmp, /dev/shm" if scratch else " and /dev/shm"))
+                                               + (" and its private /dev/shm" if scratch else " and /dev/shm"))
             applied["filesystem_reads"] = (_on("Landlock: reads only the system, the interpreter's packages, the "
                                                "exercise's folder and the run's directories (not the home directory)")
                                            if readable is not None else _off("read rules are switched off"))

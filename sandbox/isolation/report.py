@@ -109,7 +109,7 @@ def expected(plan: dict[str, Any], runner: str, pid_namespace: tuple[bool, str] 
                                 "the host's /proc (Landlock keeps other processes unreadable)")
     if abi >= 1:
         layers["filesystem_writes"] = layer(True, f"Landlock ABI {abi}: writes only in the run's directories and "
-                                            "its private /tmp, /dev/shm")
+                                            "its private /dev/shm")
         reads = bool(plan.get("read_rules", True))
         layers["filesystem_reads"] = layer(reads, "Landlock: the system, the interpreter's packages, the exercise's "
                                            "folder and the run's directories; not the home directory" if reads
