@@ -280,9 +280,15 @@ class Engine:
 
 
 def _remove_tree(path: Path) -> None:
+    """Best effort: the worker removes the run directories it creates (deep trees included);
+    this only catches what is left, and must never fail a run (``RecursionError`` on a deep
+    tree is not an ``OSError``)."""
     import shutil
 
-    shutil.rmtree(path, ignore_errors=True)
+    try:
+        shutil.rmtree(path, ignore_errors=True)
+    except RecursionError:
+        pass
 
 
 def limits_for(time_budget: float, overrides: dict[str, Any] | None = None, timeout: float | None = None) -> Limits:

@@ -120,6 +120,8 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
                  "duration_ms": (time.monotonic() - started) * 1000, "child_ms": round(ended.duration_ms, 1),
                  "judge_ms": round(judge_ms, 1),
                  "isolation": for_run(isolation, _confinement(ended))}
+        if ended.dropped_events:
+            final["dropped_events"] = dict(ended.dropped_events)
         if error:
             final["error"] = error
         emit(final)
