@@ -84,9 +84,19 @@ PRIVATE_SCRATCH = ("/dev/shm",)
 CACHE_ENV = ("TORCH_HOME", "XDG_CACHE_HOME", "HF_HOME", "MPLCONFIGDIR")
 
 
+_interpreter_paths: list[str] | None = None
+
+
 def interpreter_paths() -> list[str]:
     """Where this interpreter's code lives: prefixes, the standard library, every sys.path
-    entry and the sandbox package itself."""
+    entry and the sandbox package itself. Computed once (in the zygote: forks inherit it)."""
+    global _interpreter_paths
+    if _interpreter_paths is None:
+        _interpreter_paths = _find_interpreter_paths()
+    return _interpreter_paths
+
+
+def _find_interpreter_paths() -> list[str]:
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, PACKAGE_PARENT,
              os.path.dirname(os.path.realpath(sys.executable))}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):

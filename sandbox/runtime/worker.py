@@ -82,6 +82,7 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
                              probe_path=child_job["probe_path"], source_path=source_path,
                              source=_read_text(source_path), limits=judge_limits(req.limits).to_dict(),
                              device="cpu", learner_device=req.device)
+        prepared = time.monotonic()
         child = launch(launcher, "child", child_job)
         if req.kind == "check":
             try:
@@ -89,6 +90,7 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
             except BaseException:
                 child.abort()
                 raise
+        launched = time.monotonic()
         try:
             ended = watch(child, req.limits, emit, cancelled=cancelled)
         except BaseException:
@@ -120,6 +122,13 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
                  "duration_ms": (time.monotonic() - started) * 1000, "child_ms": round(ended.duration_ms, 1),
                  "judge_ms": round(judge_ms, 1),
                  "isolation": for_run(isolation, _confinement(ended))}
+        confined = ended.find("confined") or {}
+        # Where the time went (bench reports it): set-up here, handing the job to spares,
+        # entering the sandbox in the child, the child's whole run, judging.
+        final["timing"] = {"prepare_ms": round((prepared - started) * 1000, 2),
+                           "launch_ms": round((launched - prepared) * 1000, 2),
+                           "confine_ms": round(float(confined.get("ms", 0.0) or 0.0), 2),
+                           "child_ms": round(ended.duration_ms, 2), "judge_ms": round(judge_ms, 2)}
         if ended.dropped_events:
             final["dropped_events"] = dict(ended.dropped_events)
         if error:
