@@ -465,6 +465,42 @@ def test_the_worker_sends_one_final_even_when_cleanup_fails():
     assert [e["type"] for e in sent] == ["stdout", "final"] and all(e["run_id"] == "abc" for e in sent)
 
 
+@pytest.mark.timeout(300)
+def test_exec_d_device_spares_get_the_same_confinement(tmp_path):
+    """The CUDA path (exec'd single-use spares), with the device faked at its boundary."""
+    from sandbox.runtime import gpu
+
+    home = Path.home()
+    canary = home / f".pytorch-tutor-canary-{uuid.uuid4().hex}"
+    canary.write_text(SECRET)
+    src = tmp_path / "exercise" / "probe.py"
+    src.parent.mkdir()
+    src.write_text(textwrap.dedent(f"""
+        import os
+        for name, call in [("home", lambda: open({str(canary)!r}).read()), ("chmod", lambda: os.chmod(__file__, 0o600)),
+                           ("tmp-write", lambda: open("/tmp/pt-left", "w").write("x"))]:
+            try:
+                call(); print(name, "ALLOWED")
+            except OSError:
+                print(name, "refused")
+    """))
+    mp = pytest.MonkeyPatch()
+    mp.setenv(gpu.FAKE_ENV, "1")
+    eng = Engine(device="cuda:0")
+    try:
+        result = eng.submit(RunRequest(kind="run", file=str(src), device="cuda:0", limits=Limits(timeout_s=120)))
+    finally:
+        eng.close()
+        mp.undo()
+        canary.unlink()
+    assert lines(result) == ["home refused", "chmod refused", "tmp-write refused"]
+    layers = result.isolation["layers"]
+    for name in ("scrubbed_env", "network_isolation", "mount_namespace", "ipc_namespace", "filesystem_writes",
+                 "filesystem_reads", "metadata_writes", "capabilities"):
+        assert layers[name]["on"], (name, layers[name])
+    assert not layers["memory_limit"]["on"] and "device" in layers["memory_limit"]["why"]
+
+
 # --- 1.8 Reads -----------------------------------------------------------------------------
 
 

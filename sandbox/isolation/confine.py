@@ -161,9 +161,9 @@ def _off(why: str) -> dict[str, Any]:
     return {"on": False, "why": why}
 
 
-def _environ_is_clean() -> bool:
-    """True when /proc/self/environ (the environment this process was *exec'd* with, which a
-    learner can read) holds only allowed variables."""
+def _environ_extras() -> list[str]:
+    """The names in /proc/self/environ (the environment this process was *exec'd* with, which
+    a learner can read) that are not allowed; empty when clean."""
     allowed = set(ENV_ALLOW) | {"PYTHONPATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED",
                                 "MALLOC_ARENA_MAX", "PYTORCH_TUTOR_FAKE_DEVICE", "TMPDIR", "MPLBACKEND",
                                 "KINETO_LOG_LEVEL", "TORCH_CPP_LOG_LEVEL", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -173,8 +173,8 @@ def _environ_is_clean() -> bool:
         with open("/proc/self/environ", "rb") as fh:
             names = {item.split(b"=", 1)[0].decode("utf-8", "replace") for item in fh.read().split(b"\0") if item}
     except OSError:
-        return True  # no /proc: nothing to read it from either
-    return names <= allowed
+        return []  # no /proc: nothing to read it from either
+    return sorted(names - allowed)
 
 
 def enter(job: dict[str, Any], plan: dict[str, Any]) -> tuple[list[str], dict[str, dict[str, Any]]]:
@@ -246,10 +246,11 @@ def enter(job: dict[str, Any], plan: dict[str, Any]) -> tuple[list[str], dict[st
 
     tempfile.tempdir = None  # recomputed from TMPDIR on next use
     sys.dont_write_bytecode = True
+    extras = _environ_extras()
     applied["scrubbed_env"] = (_on("only an allow-list of variables, in os.environ and /proc/self/environ")
-                               if _environ_is_clean() else
+                               if not extras else
                                _off("os.environ is scrubbed, but /proc/self/environ still shows the worker's "
-                                    "original environment"))
+                                    f"original environment ({', '.join(extras[:8])})"))
 
     # 4. Filesystem: writes only beneath the run's own directories; reads only what it needs.
     abi = int(plan.get("landlock", 0) or 0)
