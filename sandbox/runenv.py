@@ -1,0 +1,175 @@
+"""The places and the environment a run gets: what plain ``python FILE`` would have.
+
+Plain Python gives a script a writable HOME (so every library cache works), a short
+``TMPDIR`` (multiprocessing puts Unix sockets there, and a socket path may be at most 107
+bytes), the user's debug variables (``TORCH_LOGS``, ``TORCHDYNAMO_VERBOSE``...) and thread
+settings that spawned children inherit unchanged. A sandboxed run gets the same, confined:
+
+* ``HOME``, ``XDG_*``, ``TORCH_HOME``, ``TORCHINDUCTOR_CACHE_DIR``, ``TRITON_CACHE_DIR`` and
+  ``MPLCONFIGDIR`` point into a per-workspace cache folder (``<workspace>/.cache/sandbox``)
+  that persists between runs, so the second ``torch.compile`` of the same code is fast.
+  Only the learner's process gets it: the judge must never read what learner code wrote.
+* ``TMPDIR`` is a short per-run folder (``/tmp/pytorch-tutor-XXXXXXXX/tmp``), removed with the run.
+* Variables a learner sets to steer torch pass the allow-list; ``run --env NAME=VALUE``
+  adds any other; the names of dropped variables that look like settings are reported.
+
+The worker calls :func:`plan_run` (in the parent, before the launch: folders must exist
+before Landlock is told about them); the child calls :func:`child_env`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from typing import Any
+
+#: Set in the child by the worker; the only variable a learner may not replace.
+EVENT_FD_VAR = "PYTORCH_TUTOR_EVENT_FD"
+
+#: Variables passed through unchanged from the tutor's environment.
+ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ", "USER", "LOGNAME",
+             "CUDA_VISIBLE_DEVICES", "CUDA_HOME", "LD_LIBRARY_PATH", "PYTORCH_ENABLE_MPS_FALLBACK",
+             "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT", "NO_COLOR", "COLUMNS")
+
+#: Prefixes of the variables torch (and its compilers, collectives and thread pools) reads
+#: to debug or tune a run; torch's own error messages tell learners to set some of them.
+TORCH_PREFIXES = ("TORCH_LOGS", "TORCH_TRACE", "TORCHDYNAMO_", "TORCHINDUCTOR_", "TORCH_COMPILE_",
+                  "TORCH_SHOW_CPP_STACKTRACES", "TORCH_DISTRIBUTED_DEBUG", "TORCH_CPP_LOG_LEVEL",
+                  "TORCH_USE_CUDA_DSA", "TORCH_NCCL_", "TORCH_BLAS_", "PYTORCH_", "CUDA_LAUNCH_BLOCKING",
+                  "CUBLAS_WORKSPACE_CONFIG", "NCCL_DEBUG", "TRITON_", "OMP_", "MKL_", "OPENBLAS_",
+                  "KMP_", "GOMP_", "DNNL_", "ONEDNN_")
+
+#: Dropped variables worth naming (the rest of a shell's environment is noise).
+#: (HOME, TMPDIR and the XDG folders are not dropped but replaced, by design.)
+REPORT_PREFIXES = ("TORCH", "PYTORCH", "CUDA", "NCCL", "GLOO", "PYTHON", "TRITON", "HF_", "MPL",
+                   "OMP_", "MKL_", "KMP_")
+
+#: Thread variables the zygote pins to 1 while importing torch (a live OpenMP pool makes
+#: fork deadlock). They are the zygote's, not the learner's: children never inherit them.
+_zygote_pinned: dict[str, str] = {}
+
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: Short enough that ``<tmpdir>/pymp-XXXXXXXX/listener-XXXXXXXX`` fits in a Unix socket path.
+MAX_TMPDIR_LEN = 60
+
+
+def pin_threads_for_warmup(values: dict[str, str]) -> None:
+    """Set thread variables the user did not set, remembering which were ours."""
+    for key, value in values.items():
+        if key not in os.environ:
+            os.environ[key] = value
+            _zygote_pinned[key] = value
+
+
+def user_environ() -> dict[str, str]:
+    """The tutor's environment as the user set it (without what the zygote pinned)."""
+    return {k: v for k, v in os.environ.items() if _zygote_pinned.get(k) != v}
+
+
+def passes(name: str) -> bool:
+    return name in ENV_ALLOW or name.startswith(TORCH_PREFIXES)
+
+
+def bad_env_names(extra: dict[str, Any]) -> list[str]:
+    return [name for name in extra if not NAME_RE.match(str(name)) or name == EVENT_FD_VAR]
+
+
+# --- where things go ---------------------------------------------------------------------
+
+
+def workspace_of(workdir: str) -> str | None:
+    """The learner's workspace, when ``workdir`` is one of its run folders (``<ws>/.runs/ID``)."""
+    parent = os.path.dirname(os.path.abspath(workdir))
+    if os.path.basename(parent) == ".runs":
+        return os.path.dirname(parent)
+    return None
+
+
+def cache_root(workdir: str, private_dir: str) -> tuple[str, bool]:
+    """``(folder, persistent)``: the per-workspace cache, or a per-run one without a workspace."""
+    ws = workspace_of(workdir)
+    if ws is not None:
+        return os.path.join(ws, ".cache", "sandbox"), True
+    return os.path.join(private_dir, "cache"), False
+
+
+def short_tmp_base() -> str:
+    """A folder for the run's TMPDIR whose path is short whatever TMPDIR the tutor had."""
+    for base in ("/tmp", "/var/tmp", "/dev/shm", tempfile.gettempdir()):
+        if len(base) <= MAX_TMPDIR_LEN - 30 and os.path.isdir(base) and os.access(base, os.W_OK | os.X_OK):
+            return base
+    return tempfile.gettempdir()
+
+
+def cache_env(root: str) -> dict[str, str]:
+    home = os.path.join(root, "home")
+    return {
+        "HOME": home,
+        "XDG_CACHE_HOME": os.path.join(home, ".cache"),
+        "XDG_CONFIG_HOME": os.path.join(home, ".config"),
+        "XDG_DATA_HOME": os.path.join(home, ".local", "share"),
+        "TORCH_HOME": os.path.join(home, ".cache", "torch"),
+        "TORCHINDUCTOR_CACHE_DIR": os.path.join(root, "inductor"),
+        "TRITON_CACHE_DIR": os.path.join(root, "triton"),
+        "MPLCONFIGDIR": os.path.join(root, "matplotlib"),
+    }
+
+
+def plan_run(role: str, workdir: str, private_dir: str, tmpdir: str, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+    """What one process of a run gets (JSON, travels in the job): its cache folders (made
+    now), TMPDIR, extra variables and the folders it may write to."""
+    if role == "child":
+        root, persistent = cache_root(workdir, private_dir)
+    else:
+        # The judge's caches are its own and die with the run: nothing learner code wrote
+        # (a poisoned compile cache, say) may reach the process that computes verdicts.
+        root, persistent = os.path.join(private_dir, "judge-cache"), False
+    env = cache_env(root)
+    for key in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR", "MPLCONFIGDIR"):
+        os.makedirs(env[key], exist_ok=True)
+    return {"cache_root": root, "persistent_cache": persistent, "tmpdir": tmpdir, "env": env,
+            "extra_env": dict(extra_env or {}) if role == "child" else {},
+            "writable": [root, tmpdir]}
+
+
+def child_env(job: dict[str, Any], event_fd: int, package_parent: str) -> dict[str, str]:
+    """The environment of a sandboxed process, built from the user's and the job's plan."""
+    runtime = job.get("runtime") or {}
+    workdir = job["workdir"]
+    env = {k: v for k, v in user_environ().items() if passes(k)}
+    env.update(
+        PYTHONPATH=package_parent,
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONUNBUFFERED="1",
+        PYTHONHASHSEED="0",
+        TMPDIR=str(runtime.get("tmpdir") or workdir),
+        MPLBACKEND="module://sandbox.mplbackend",
+        KINETO_LOG_LEVEL="5",
+        # Inductor's precompiled header is ~160 MB: past the file-size cap, and not worth
+        # its disk in a learner's cache. Kernels still compile and are cached.
+        TORCHINDUCTOR_CPP_CACHE_PRECOMPILE_HEADERS="0",
+    )
+    env.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
+    env.update(runtime.get("env") or {"HOME": workdir, "MPLCONFIGDIR": os.path.join(workdir, ".matplotlib")})
+    for key, value in (runtime.get("extra_env") or {}).items():
+        if NAME_RE.match(str(key)) and key not in (EVENT_FD_VAR, "PYTHONPATH"):
+            env[str(key)] = str(value)
+    env[EVENT_FD_VAR] = str(event_fd)
+    return env
+
+
+def dropped_names(extra_env: dict[str, str] | None = None) -> list[str]:
+    """Variables of the user's that do not reach learner code and look like settings."""
+    extra = extra_env or {}
+    return sorted(k for k in user_environ() if not passes(k) and k not in extra and k.startswith(REPORT_PREFIXES)
+                  and k not in ("PYTHONPATH", EVENT_FD_VAR) and not k.startswith("PYTORCH_TUTOR"))
+
+
+def dropped_note(extra_env: dict[str, str] | None = None) -> str:
+    names = dropped_names(extra_env)
+    if not names:
+        return ""
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return (f"not passed to your code: {shown} (torch's own TORCH*/PYTORCH_* variables pass; "
+            "add others with `run --env NAME=VALUE`)")
