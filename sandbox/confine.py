@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Any
 
-from sandbox import events, isolation, protocol
+from sandbox import events, isolation, plainpy, protocol  # noqa: F401 - plainpy records the zygote's cwd
 from sandbox.limits import apply_rlimits
 
 #: The descriptor number learner-side helpers write events to, inside a warm child.
@@ -86,11 +86,10 @@ def enter(job: dict[str, Any], plan: dict[str, Any]) -> list[str]:
 
     # 2. Working directory, environment and temporary files.
     os.chdir(workdir)
-    env = scrubbed_env(workdir, EVENT_FD)
+    env = scrubbed_env(workdir, EVENT_FD, job)
     if learner and not limits.network:
         env["GLOO_SOCKET_IFNAME"] = "lo"   # gloo must not look for the host's interfaces
         env.setdefault("MASTER_ADDR", "127.0.0.1")
-    env["MPLCONFIGDIR"] = os.path.join(workdir, ".matplotlib")
     os.environ.clear()
     os.environ.update(env)
     import tempfile
@@ -100,7 +99,7 @@ def enter(job: dict[str, Any], plan: dict[str, Any]) -> list[str]:
 
     # 3. Filesystem: writes only beneath the run's own directories.
     if learner and plan.get("landlock", 0) >= 1:
-        writable = [workdir, job.get("out_dir") or workdir, "/dev/shm"]
+        writable = [workdir, job.get("out_dir") or workdir, "/dev/shm"] + (job.get("runtime") or {}).get("writable", [])
         try:
             isolation.landlock_restrict_writes(writable, DEVICE_FILES)
         except OSError as exc:

@@ -66,6 +66,11 @@ def shutdown(deadline: float) -> list[str]:
     Returns the names of the threads still running at the deadline (then the hooks are
     skipped: Python would still be waiting for the threads).
     """
+    # threading's own exit hooks first, as threading._shutdown runs them: they stop
+    # concurrent.futures pools (torch.compile's among them) so their workers end.
+    hooks = list(getattr(threading, "_threading_atexits", []))
+    if hooks:
+        _run_until(lambda: [hook() for hook in reversed(hooks)], deadline, "threading-atexit")
     main = threading.main_thread()
     for thread in list(threading.enumerate()):
         if thread is main or thread.daemon or not thread.is_alive():
@@ -79,22 +84,30 @@ def shutdown(deadline: float) -> list[str]:
 
 
 def _run_atexit_until(deadline: float) -> None:
-    """atexit hooks in a thread, so a hook that hangs (a child that never ends) cannot
-    take the run past its deadline unexplained."""
     import atexit
 
+    # atexit prints "Exception ignored in atexit callback" itself.
+    if not _run_until(atexit._run_exitfuncs, deadline, "atexit"):
+        sys.stderr.write("[sandbox] an atexit hook was still running when the time limit came\n")
+
+
+def _run_until(func: Any, deadline: float, name: str) -> bool:
+    """Run ``func`` in a daemon thread, so a hook that hangs (a child that never ends)
+    cannot take the run past its deadline unexplained; False if it had not finished."""
     done = threading.Event()
 
     def run() -> None:
         try:
-            atexit._run_exitfuncs()  # prints "Exception ignored in atexit callback" itself
+            func()
+        except Exception:  # noqa: BLE001 - a failing hook must not stop the others' report
+            import traceback
+
+            traceback.print_exc()
         finally:
             done.set()
 
-    worker = threading.Thread(target=run, name="atexit", daemon=True)
-    worker.start()
-    if not done.wait(max(0.0, deadline - time.monotonic())):
-        sys.stderr.write("[sandbox] an atexit hook was still running when the time limit came\n")
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return done.wait(max(0.0, deadline - time.monotonic()))
 
 
 def stuck_note(names: list[str], timeout_s: float) -> str:

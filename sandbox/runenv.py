@@ -24,8 +24,7 @@ import re
 import tempfile
 from typing import Any
 
-#: Set in the child by the worker; the only variable a learner may not replace.
-EVENT_FD_VAR = "PYTORCH_TUTOR_EVENT_FD"
+from sandbox.events import EVENT_FD_ENV as EVENT_FD_VAR  # the one variable a learner may not replace
 
 #: Variables passed through unchanged from the tutor's environment.
 ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ", "USER", "LOGNAME",
@@ -48,6 +47,10 @@ REPORT_PREFIXES = ("TORCH", "PYTORCH", "CUDA", "NCCL", "GLOO", "PYTHON", "TRITON
 #: Thread variables the zygote pins to 1 while importing torch (a live OpenMP pool makes
 #: fork deadlock). They are the zygote's, not the learner's: children never inherit them.
 _zygote_pinned: dict[str, str] = {}
+
+#: Variables every run gets the sandbox's own value of (replaced, so not "dropped").
+SANDBOX_SETS = frozenset({"PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONHASHSEED",
+                          "MPLBACKEND", "MPLCONFIGDIR", "KINETO_LOG_LEVEL", EVENT_FD_VAR})
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: Short enough that ``<tmpdir>/pymp-XXXXXXXX/listener-XXXXXXXX`` fits in a Unix socket path.
@@ -163,7 +166,7 @@ def dropped_names(extra_env: dict[str, str] | None = None) -> list[str]:
     """Variables of the user's that do not reach learner code and look like settings."""
     extra = extra_env or {}
     return sorted(k for k in user_environ() if not passes(k) and k not in extra and k.startswith(REPORT_PREFIXES)
-                  and k not in ("PYTHONPATH", EVENT_FD_VAR) and not k.startswith("PYTORCH_TUTOR"))
+                  and k not in SANDBOX_SETS and not k.startswith("PYTORCH_TUTOR"))
 
 
 def dropped_note(extra_env: dict[str, str] | None = None) -> str:
@@ -173,3 +176,27 @@ def dropped_note(extra_env: dict[str, str] | None = None) -> str:
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
     return (f"not passed to your code: {shown} (torch's own TORCH*/PYTORCH_* variables pass; "
             "add others with `run --env NAME=VALUE`)")
+
+
+# --- in the child, after the environment is replaced ----------------------------------------
+
+
+def sync_torch_with_env() -> None:
+    """Torch read some variables when the zygote imported it, with the zygote's
+    environment; apply the run's values of those a learner is told to set."""
+    import sys
+
+    env = os.environ
+    inductor = sys.modules.get("torch._inductor.config")
+    if inductor is not None:
+        inductor.cpp_cache_precompile_headers = env.get("TORCHINDUCTOR_CPP_CACHE_PRECOMPILE_HEADERS", "1") == "1"
+    dynamo = sys.modules.get("torch._dynamo.config")
+    if dynamo is not None and "TORCHDYNAMO_VERBOSE" in env:
+        dynamo.verbose = env["TORCHDYNAMO_VERBOSE"] == "1"
+    if env.get("TORCH_LOGS") or env.get("TORCH_TRACE"):
+        internal = sys.modules.get("torch._logging._internal")
+        if internal is not None:
+            try:
+                internal._init_logs()
+            except Exception as exc:  # noqa: BLE001 - a bad TORCH_LOGS is torch's to explain
+                sys.stderr.write(f"TORCH_LOGS: {exc}\n")

@@ -31,37 +31,16 @@ import time
 import uuid
 from typing import Any, Callable
 
-from sandbox import protocol
+from sandbox import protocol, runenv, runplan
 from sandbox.events import EVENT_FD_ENV
 from sandbox.limits import apply_rlimits, isolation_report
 from sandbox.supervise import Emit, Ended, Launcher, Started, classify, launch, watch
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-#: Environment variables that reach learner code; everything else is scrubbed.
-ENV_ALLOW = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ", "USER", "LOGNAME",
-             "CUDA_VISIBLE_DEVICES", "CUDA_HOME", "LD_LIBRARY_PATH", "PYTORCH_ENABLE_MPS_FALLBACK",
-             "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
-
-
-def scrubbed_env(workdir: str, event_fd: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in ENV_ALLOW}
-    env.update(
-        PYTHONPATH=PACKAGE_PARENT,
-        PYTHONDONTWRITEBYTECODE="1",
-        PYTHONUNBUFFERED="1",
-        PYTHONHASHSEED="0",
-        TMPDIR=workdir,
-        MPLBACKEND="Agg",
-        # Single-threaded BLAS at start-up; torch.set_num_threads decides for the run.
-        OMP_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
-        KINETO_LOG_LEVEL="5",
-        TORCH_CPP_LOG_LEVEL="ERROR",
-    )
-    env[EVENT_FD_ENV] = str(event_fd)
-    return env
+def scrubbed_env(workdir: str, event_fd: int, job: dict[str, Any] | None = None) -> dict[str, str]:
+    """The environment of a sandboxed process (allow-list, caches, TMPDIR: sandbox/runenv.py)."""
+    return runenv.child_env(job or {"workdir": workdir}, event_fd, PACKAGE_PARENT)
 
 
 class _PopenHandle:
@@ -107,7 +86,7 @@ class ColdLauncher:
         proc = subprocess.Popen(
             [self.python, "-m", "sandbox.harness", role, job_path],
             stdin=stdin_r if stdin_r is not None else subprocess.DEVNULL, stdout=stdout_w, stderr=stderr_w, pass_fds=(event_w,),
-            cwd=job["workdir"], env=scrubbed_env(job["workdir"], event_w),
+            cwd=job["workdir"], env=scrubbed_env(job["workdir"], event_w, job),
             start_new_session=True, preexec_fn=preexec,
         )
         return _PopenHandle(proc)
@@ -125,7 +104,9 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
     """Run one request to its final event."""
     started = time.monotonic()
     run_id = req.run_id or uuid.uuid4().hex[:12]
-    private_dir = tempfile.mkdtemp(prefix="pytorch-tutor-")
+    # Short: the run's TMPDIR lives here, and multiprocessing's socket paths under it must
+    # fit in 107 bytes (sandbox/runenv.py).
+    private_dir = tempfile.mkdtemp(prefix="pytorch-tutor-", dir=runenv.short_tmp_base())
     own_workdir = not req.workdir
     workdir = req.workdir or os.path.join(private_dir, "work")
     os.makedirs(workdir, exist_ok=True)
@@ -146,7 +127,10 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
                 "limits": req.limits.to_dict(), "device": req.device, "setup": req.setup}
         child_job = dict(base, role="child", file=os.path.abspath(req.file), checks=req.checks,
                          probe_path=os.path.join(out_dir, "probe.pt"), out_dir=out_dir)
+        notes = runplan.before("child", req, child_job, private_dir)
         emit({"type": "started", "run_id": run_id})
+        for note in notes:
+            emit({"type": "log", "level": "note", "message": note})
         judge: Started | None = None
         if req.kind == "check":
             # Started now, so that its set-up and the reference solution run while the
@@ -156,6 +140,7 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
                              probe_path=child_job["probe_path"], source_path=source_path,
                              source=_read_text(source_path), limits=judge_limits(req.limits).to_dict(),
                              device="cpu", learner_device=req.device)
+            runplan.before("judge", req, judge_job, private_dir)
         child = launch(launcher, "child", child_job)
         if req.kind == "check":
             try:
@@ -173,6 +158,8 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
             if event.get("type") == "log":
                 emit({"type": "log", "level": str(event.get("level", "info")), "message": str(event.get("message", ""))[:2000]})
         outcome, detail = classify(ended, req.kind)
+        for note in runplan.after(req, child_job):
+            emit({"type": "log", "level": "note", "message": note})
         checks: list[protocol.CheckResult] = []
         error = ""
         judge_ms = 0.0

@@ -131,15 +131,17 @@ def bootstrap_pid_namespace() -> PidNamespace:
 
 def warm_up() -> dict[str, Any]:
     """Import torch and friends single-threaded; return timings and what was skipped."""
-    for key, value in THREAD_ENV.items():
-        os.environ.setdefault(key, value)
+    from sandbox import runenv
+
+    runenv.pin_threads_for_warmup(THREAD_ENV)  # the zygote's, never inherited by runs
     started = time.monotonic()
     import importlib
 
     import torch
 
-    torch.set_num_threads(1)  # before any op: see the module docstring
-    torch.set_num_interop_threads(1)
+    # Before any op: see the module docstring. The inter-op pool is left alone: it starts
+    # lazily, and a learner's own set_num_interop_threads must still work in a run.
+    torch.set_num_threads(1)
     skipped: dict[str, str] = {}
     for name in WARM_MODULES + OPTIONAL_MODULES:
         try:
