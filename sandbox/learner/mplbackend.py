@@ -1,6 +1,6 @@
 """A matplotlib backend for sandboxed runs: ``plt.show()`` sends each figure to the tutor.
 
-Runs set ``MPLBACKEND=module://sandbox.mplbackend``. Drawing is Agg's (no display needed);
+Runs set ``MPLBACKEND=module://sandbox.learner.mplbackend``. Drawing is Agg's (no display needed);
 ``show()`` does what a desktop backend's does from the learner's point of view — every open
 figure appears, then is closed — except that "appears" means: an ``image`` visual in the
 tutor (``sandbox.show``, downscaled to the terminal) and a full-size PNG, ``figure-N.png``,
@@ -34,7 +34,7 @@ def send_figure(figure: Any) -> None:
     """Render one figure and send it as an image visual (and keep a PNG of it)."""
     import numpy as np
 
-    from sandbox.show import show
+    from sandbox.learner.show import show
 
     canvas = figure.canvas
     canvas.draw()

@@ -24,7 +24,7 @@ import traceback
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
-from sandbox.compare import CheckFailed, expect_close, fail
+from sandbox.judging.compare import CheckFailed, expect_close, fail
 
 RAISED_KEY = "__raised__"
 MISSING_KEY = "__missing__"

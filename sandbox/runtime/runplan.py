@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from sandbox import rundir, runenv
+from sandbox.runtime import rundir, runenv
 
 
 def before(role: str, req: Any, job: dict[str, Any], private_dir: str) -> list[str]:

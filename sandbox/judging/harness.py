@@ -1,7 +1,7 @@
 """What runs inside a sandboxed process: the learner child and the judge.
 
 Both are plain functions taking a job dict, so that the cold runner (a fresh interpreter per
-process, ``python -m sandbox.harness child JOB``) and the warm engine (a fork of the zygote)
+process, ``python -m sandbox.judging.harness child JOB``) and the warm engine (a fork of the zygote)
 share one code path. Both end with ``os._exit`` — a normal interpreter teardown with torch
 loaded costs hundreds of milliseconds and runs learner ``atexit`` hooks.
 
@@ -20,9 +20,10 @@ import traceback
 import types
 from typing import Any
 
-from sandbox import events, plainpy
+from sandbox.learner import events
+from sandbox.runtime import plainpy
 
-SANDBOX_DIR = os.path.dirname(os.path.abspath(__file__))
+SANDBOX_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the whole sandbox package
 
 
 def run_threads() -> int:
@@ -110,7 +111,7 @@ def run_learner(job: dict[str, Any]) -> None:
 
     import torch
 
-    from sandbox import runenv
+    from sandbox.runtime import runenv
 
     runenv.sync_torch_with_env()
     torch.set_num_threads(run_threads())
@@ -152,7 +153,7 @@ def run_learner(job: dict[str, Any]) -> None:
         os._exit(exit_code)
 
     if job.get("kind") == "check":
-        from sandbox import checks, codec
+        from sandbox.judging import checks, codec
 
         setup = job.get("setup")
         data = checks.probe_all(job.get("checks", []), module.__dict__, int(job.get("seed", 0)),
@@ -183,8 +184,8 @@ def _read_go() -> dict[str, Any] | None:
 
 def run_judge(job: dict[str, Any]) -> None:
     """Judge the probe data against the reference solution; emit one ``check`` event each."""
-    from sandbox import checks, codec
-    from sandbox.compare import CheckFailed
+    from sandbox.judging import checks, codec
+    from sandbox.judging.compare import CheckFailed
 
     specs: list[dict[str, Any]] = job.get("checks", [])
 
@@ -257,7 +258,7 @@ def run_judge(job: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """``python -m sandbox.harness child|judge JOB.json`` — the cold path."""
+    """``python -m sandbox.judging.harness child|judge JOB.json`` — the cold path."""
     role, job_path = argv[0], argv[1]
     with open(job_path, encoding="utf-8") as fh:
         job = json.load(fh)

@@ -24,12 +24,12 @@ import re
 import tempfile
 from typing import Any
 
-from sandbox.events import EVENT_FD_ENV as EVENT_FD_VAR  # the one variable a learner may not replace
+from sandbox.isolation.environment import ENV_ALLOW as BASE_ALLOW
+from sandbox.isolation.environment import THREAD_ENV
+from sandbox.learner.events import EVENT_FD_ENV as EVENT_FD_VAR  # the one variable a learner may not replace
 
-#: Variables passed through unchanged from the tutor's environment.
-ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ", "USER", "LOGNAME",
-             "CUDA_VISIBLE_DEVICES", "CUDA_HOME", "LD_LIBRARY_PATH", "PYTORCH_ENABLE_MPS_FALLBACK",
-             "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT", "NO_COLOR", "COLUMNS")
+#: Variables passed through unchanged from the tutor's environment (HOME is then replaced).
+ENV_ALLOW = tuple(BASE_ALLOW) + ("NO_COLOR",)
 
 #: Prefixes of the variables torch (and its compilers, collectives and thread pools) reads
 #: to debug or tune a run; torch's own error messages tell learners to set some of them.
@@ -44,30 +44,28 @@ TORCH_PREFIXES = ("TORCH_LOGS", "TORCH_TRACE", "TORCHDYNAMO_", "TORCHINDUCTOR_",
 REPORT_PREFIXES = ("TORCH", "PYTORCH", "CUDA", "NCCL", "GLOO", "PYTHON", "TRITON", "HF_", "MPL",
                    "OMP_", "MKL_", "KMP_")
 
-#: Thread variables the zygote pins to 1 while importing torch (a live OpenMP pool makes
-#: fork deadlock). They are the zygote's, not the learner's: children never inherit them.
-_zygote_pinned: dict[str, str] = {}
-
-#: Variables every run gets the sandbox's own value of (replaced, so not "dropped").
-SANDBOX_SETS = frozenset({"PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONHASHSEED",
-                          "MPLBACKEND", "MPLCONFIGDIR", "KINETO_LOG_LEVEL", EVENT_FD_VAR})
+#: The user's environment as the worker was started with it, before the worker pins
+#: thread variables to 1 for the zygote (a live OpenMP pool makes fork deadlock) or
+#: scrubs anything: captured first thing in the worker (:func:`capture_user_environ`).
+_user_environ: dict[str, str] | None = None
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: Short enough that ``<tmpdir>/pymp-XXXXXXXX/listener-XXXXXXXX`` fits in a Unix socket path.
 MAX_TMPDIR_LEN = 60
 
 
-def pin_threads_for_warmup(values: dict[str, str]) -> None:
-    """Set thread variables the user did not set, remembering which were ours."""
-    for key, value in values.items():
-        if key not in os.environ:
-            os.environ[key] = value
-            _zygote_pinned[key] = value
+def capture_user_environ() -> None:
+    """Remember the environment the user started the tutor with (call before changing it)."""
+    global _user_environ
+    if _user_environ is None:
+        _user_environ = dict(os.environ)
 
 
 def user_environ() -> dict[str, str]:
-    """The tutor's environment as the user set it (without what the zygote pinned)."""
-    return {k: v for k, v in os.environ.items() if _zygote_pinned.get(k) != v}
+    """The user's environment: as captured, else this process's less the zygote's thread pins."""
+    if _user_environ is not None:
+        return dict(_user_environ)
+    return {k: v for k, v in os.environ.items() if k not in THREAD_ENV}
 
 
 def passes(name: str) -> bool:
@@ -131,7 +129,8 @@ def plan_run(role: str, workdir: str, private_dir: str, tmpdir: str, extra_env: 
     env = cache_env(root)
     for key in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR", "MPLCONFIGDIR"):
         os.makedirs(env[key], exist_ok=True)
-    return {"cache_root": root, "persistent_cache": persistent, "tmpdir": tmpdir, "env": env,
+    base = {k: v for k, v in user_environ().items() if passes(k)}
+    return {"cache_root": root, "persistent_cache": persistent, "tmpdir": tmpdir, "env": env, "base_env": base,
             "extra_env": dict(extra_env or {}) if role == "child" else {},
             "writable": [root, tmpdir]}
 
@@ -140,14 +139,15 @@ def child_env(job: dict[str, Any], event_fd: int, package_parent: str) -> dict[s
     """The environment of a sandboxed process, built from the user's and the job's plan."""
     runtime = job.get("runtime") or {}
     workdir = job["workdir"]
-    env = {k: v for k, v in user_environ().items() if passes(k)}
+    base = runtime.get("base_env")
+    env = dict(base) if isinstance(base, dict) else {k: v for k, v in user_environ().items() if passes(k)}
     env.update(
         PYTHONPATH=package_parent,
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONUNBUFFERED="1",
         PYTHONHASHSEED="0",
         TMPDIR=str(runtime.get("tmpdir") or workdir),
-        MPLBACKEND="module://sandbox.mplbackend",
+        MPLBACKEND="module://sandbox.learner.mplbackend",
         KINETO_LOG_LEVEL="5",
         # Inductor's precompiled header is ~160 MB: past the file-size cap, and not worth
         # its disk in a learner's cache. Kernels still compile and are cached.
