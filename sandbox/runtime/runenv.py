@@ -49,6 +49,10 @@ REPORT_PREFIXES = ("TORCH", "PYTORCH", "CUDA", "NCCL", "GLOO", "PYTHON", "TRITON
 #: scrubs anything: captured first thing in the worker (:func:`capture_user_environ`).
 _user_environ: dict[str, str] | None = None
 
+#: Variables every run gets the sandbox's own value of (replaced, so not "dropped").
+SANDBOX_SETS = frozenset({"PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONHASHSEED",
+                          "MPLBACKEND", "MPLCONFIGDIR", "KINETO_LOG_LEVEL", EVENT_FD_VAR})
+
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: Short enough that ``<tmpdir>/pymp-XXXXXXXX/listener-XXXXXXXX`` fits in a Unix socket path.
 MAX_TMPDIR_LEN = 60
