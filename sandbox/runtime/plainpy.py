@@ -166,7 +166,7 @@ def explain(exc: BaseException, job: dict[str, Any]) -> str:
     if err == errno.EFBIG or "File too large" in text or "unexpected pos" in text or "File size limit" in text:
         if err == errno.EFBIG or files_at_cap(places, cap_mb * MB):
             return (f"file too large: the sandbox caps files at {cap_mb} MB "
-                    f"(`limits.file_size_mb` in the lesson, `run --file-size-mb N`)")
+                    "(`limits.file_size_mb`, `run --file-size-mb`)")
     if isinstance(exc, PermissionError) or err in (errno.EACCES, errno.EPERM, errno.EROFS):
         target = getattr(exc, "filename", None)
         if target and not _under(os.path.abspath(str(target)), places):

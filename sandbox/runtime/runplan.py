@@ -17,7 +17,8 @@ from sandbox.runtime import rundir, runenv
 def before(role: str, req: Any, job: dict[str, Any], private_dir: str) -> list[str]:
     """Fill ``job["runtime"]`` (cache folders, TMPDIR, extra variables, mirrored names)."""
     workdir = job["workdir"]
-    tmpdir = os.path.join(private_dir, "tmp")
+    # The judge's TMPDIR is not the learner's: nothing planted there may reach the judge.
+    tmpdir = os.path.join(private_dir, "tmp" if role == "child" else "judge-tmp")
     os.makedirs(tmpdir, exist_ok=True)
     extra = dict(getattr(req, "env", None) or {}) if role == "child" else {}
     runtime = runenv.plan_run(role, workdir, private_dir, tmpdir, extra)

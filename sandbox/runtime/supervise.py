@@ -255,7 +255,7 @@ def watch(run: Started, limits: protocol.Limits, emit: Emit | None, forward_chil
                 ended.internal.append({"type": "cancelled"})
                 # Politely first, as Ctrl-C in a terminal: the run's `except KeyboardInterrupt`
                 # may save its work; whatever is still running after the grace is killed.
-                interrupted_at = now if interrupt_group(handle) else float("-inf")
+                interrupted_at = now if role == "child" and interrupt_group(handle) else float("-inf")
             wait = 0.05 if ended.returncode is None else 0.02
             for key, _ in sel.select(timeout=wait):
                 fd = key.fd
