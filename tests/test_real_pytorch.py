@@ -69,7 +69,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory):
 def run(setup: dict, name: str, timeout: float = 60.0, env: dict[str, str] | None = None,
         file_size_mb: int | None = None) -> RunResult:
     limits = Limits(timeout_s=timeout, **({"file_size_mb": file_size_mb} if file_size_mb else {}))
-    request = RunRequest(kind="run", file=str(setup["scripts"] / f"{name}.py"), limits=limits, env=env or {})
+    request = RunRequest(kind="run", file=str(setup["scripts"] / f"{name}.py"), limits=limits)
+    if env:
+        request.env = dict(env)
     return setup["engine"].submit(request)
 
 
