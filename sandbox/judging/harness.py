@@ -144,7 +144,7 @@ def run_learner(job: dict[str, Any]) -> None:
             pass
         _flush()
         summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:]
-        events.emit({"type": "exception", "summary": why or summary, "exc_type": type(exc).__name__})
+        events.emit({"type": "exception", "summary": plainpy.summary_with(summary, why), "exc_type": type(exc).__name__})
         _end_like_python(job, started)
         os._exit(1)
     _flush()

@@ -156,6 +156,20 @@ def files_at_cap(roots: list[str], cap_bytes: int, limit: int = 200) -> list[str
     return hits
 
 
+#: Messages that only confuse once the real cause is known (torch's zip writer cut short).
+MISLEADING = ("unexpected pos",)
+
+
+def summary_with(summary: str, why: str) -> str:
+    """The exception's one-line summary with the sandbox's explanation; the explanation alone
+    where the original only misleads."""
+    if not why:
+        return summary
+    if any(marker in summary for marker in MISLEADING):
+        return why
+    return f"{summary} — {why}"
+
+
 def explain(exc: BaseException, job: dict[str, Any]) -> str:
     """A line for a failure the sandbox caused, or "" when the learner's code did."""
     limits = job.get("limits") or {}
