@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
         print()
     else:
         print_result(result, "run")
+        width = max(40, shutil.get_terminal_size((80, 24)).columns)
         for note in result.notes:  # what the sandbox did differently from plain Python, and where outputs went
-            print(f"note: {note}")
+            print(textwrap.fill(f"note: {note}", width=width, subsequent_indent="      ", break_on_hyphens=False))
     return {"pass": 0, "fail": 1}.get(result.status, 2)
