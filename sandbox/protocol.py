@@ -8,6 +8,8 @@ each with a ``"type"`` field. Three streams use it:
 
 * client -> worker: one *request* per line (``{"type": "run", ...}``).
 * worker -> client: *events* about that request, ending with exactly one ``final`` event.
+  Every event of a request carries the request's ``run_id``; a client ignores events whose
+  ``run_id`` is not the one it is waiting for (protocol 2).
 * learner child -> worker: events written by learner-side helpers (``show``, metrics) on a
   dedicated file descriptor, never on stdout, so ``print`` cannot forge them. The worker
   re-validates and forwards only the event types a child may send (``CHILD_EVENT_TYPES``).
@@ -23,7 +25,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 #: Version of the JSON printed by ``check --json`` / ``run --json`` and friends.
 RESULT_FORMAT = 1

@@ -29,6 +29,8 @@ pytestmark = [pytest.mark.slow]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "real_pytorch"
 ROOT = Path(__file__).resolve().parents[1]
 WORKSPACE_LEN = 120
+WRITABLE_NOTE = ("the sandbox lets a run write only in its working directory (what it writes there is kept), "
+                 "in TMPDIR (tempfile's folder) and in its cache folder; {} is outside them")
 
 
 def long_path(base: Path, length: int) -> Path:
@@ -228,8 +230,7 @@ def test_a_write_outside_the_writable_places_says_what_is_writable(setup: dict) 
     target = setup["scripts"].parent / "outside_the_sandbox.txt"
     assert result.outcome == "exception" and "PermissionError" in result.stderr
     assert result.detail.startswith("PermissionError: ")
-    assert result.detail.split(" — ")[-1] == ("the sandbox lets a run write only in its working directory, TMPDIR "
-                                              f"(/tmp where private) and its cache folder; {target} is outside them")
+    assert result.detail.split(" — ")[-1] == WRITABLE_NOTE.format(target)
     assert not target.exists()
 
 
@@ -277,16 +278,11 @@ def test_what_a_run_wrote_is_listed_and_kept_until_the_next_run(setup: dict) -> 
                     f"in {dest}{os.sep}"], result.notes
 
 
-def test_writes_to_tmp_work_or_say_what_is_writable(setup: dict) -> None:
+def test_tempfile_works_and_a_write_under_tmp_says_what_is_writable(setup: dict) -> None:
     result = run(setup, "write_tmp")
-    layers = (result.isolation or {}).get("layers", {})
-    if layers.get("private_tmp", {}).get("on"):
-        assert result.status == "pass" and "TMP OK" in result.stdout, (result.detail, result.stderr)
-    else:
-        assert result.outcome == "exception"
-        assert result.detail.split(" — ")[-1] == (
-            "the sandbox lets a run write only in its working directory, TMPDIR (/tmp where "
-            "private) and its cache folder; /tmp/scratch_from_tutorial.txt is outside them")
+    assert lines(result)[:1] == ["TEMPFILE OK"], (result.stdout, result.stderr)
+    assert result.outcome == "exception" and result.detail.startswith("PermissionError: ")
+    assert result.detail.split(" — ")[-1] == WRITABLE_NOTE.format("/tmp/scratch_from_tutorial.txt")
 
 
 def test_the_sandbox_still_serves_a_plain_run_afterwards(setup: dict) -> None:

@@ -24,7 +24,11 @@ FAKE_WORKER = '''
 import json, sys
 from sandbox import protocol
 
+RUN_ID = None
+
 def emit(event):
+    if RUN_ID is not None:
+        event["run_id"] = RUN_ID       # every event of a request carries its id
     sys.stdout.buffer.write(protocol.encode(event))
     sys.stdout.buffer.flush()
 
@@ -35,6 +39,7 @@ for line in sys.stdin:
     if req.get("type") != "request":
         continue
     seed = req["seed"]
+    RUN_ID = req["run_id"]
     emit({"type": "started", "run_id": req["run_id"], "pid": 2})
     if seed == 3:                      # the worker dies mid-run
         emit({"type": "stdout", "text": "about to die\\n", "truncated": False})

@@ -225,6 +225,10 @@ class Engine:
                         # A dead zygote is restarted at once, so the next run finds it warm.
                         self.start_in_background()
                         return result
+                    if event.get("run_id") != request.run_id:
+                        # Not this request's: a late event of an earlier one, or anything
+                        # else that is not part of this answer. Only our own final ends it.
+                        continue
                     result.apply(event)
                     if on_event is not None:
                         try:

@@ -27,6 +27,13 @@ def _try_layers(abi: int) -> dict[str, Any]:
             out["netns"], out["netns_needs_userns"] = True, True
     except OSError as exc:
         out["netns"], out["netns_why"] = False, str(exc)
+    try:
+        from sandbox.isolation import mounts
+
+        mounts.make_private(64, new_proc=False).close()
+        out["mountns"] = True
+    except OSError as exc:
+        out["mountns"], out["mountns_why"] = False, f"cannot create a private mount namespace: {exc}"
     if abi:
         import tempfile
 
@@ -65,10 +72,13 @@ def probe_plan() -> dict[str, Any]:
             result = json.loads(data or b"{}")
         except ValueError:
             result = {}
+    from sandbox.isolation import seccomp
+
     plan: dict[str, Any] = {"netns": bool(result.get("netns")), "netns_needs_userns": bool(result.get("netns_needs_userns")),
-                            "landlock": int(result.get("landlock", 0) or 0), "data_limit": True,
-                            "landlock_kernel_abi": abi}
-    for key in ("netns_why", "landlock_why"):
+                            "mountns": bool(result.get("mountns")),
+                            "landlock": int(result.get("landlock", 0) or 0), "data_limit": True, "as_limit": True,
+                            "seccomp": seccomp.available(), "read_rules": True, "landlock_kernel_abi": abi}
+    for key in ("netns_why", "landlock_why", "mountns_why"):
         if key in result:
             plan[key] = str(result[key])
     return plan

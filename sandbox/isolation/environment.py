@@ -32,6 +32,17 @@ WORKER_ONLY = ("PYTORCH_TUTOR_FAKE_DEVICE",)
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def worker_environ(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """The environment the worker runs with (and so every process forked from it)."""
+    env = allowed(environ)
+    env.update({k: environ[k] for k in WORKER_ONLY if k in environ})
+    env.update(THREAD_ENV)
+    env.update(PYTHONPATH=PACKAGE_PARENT, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1",
+               # Fewer malloc arenas: less reserved address space under RLIMIT_AS.
+               MALLOC_ARENA_MAX="2")
+    return env
+
+
 def allowed(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
     return {k: v for k, v in environ.items() if k in ENV_ALLOW}
 

@@ -54,3 +54,27 @@ def set_no_new_privs() -> bool:
     if not IS_LINUX:
         return False
     return libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+
+
+_PR_CAPBSET_DROP = 24
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+_CAP_LAST = 63
+
+
+def drop_capabilities() -> bool:
+    """Give up every capability, now and across exec (the bounding set).
+
+    A process in a user namespace it created holds all capabilities *there*: enough to
+    unmount the run's private /tmp and see the user's own. Learner code runs without any.
+    """
+    if not IS_LINUX:
+        return False
+    ok = True
+    for cap in range(_CAP_LAST + 1):
+        if libc().prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() != 22:  # EINVAL: no such cap
+            ok = False
+    header = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable x 2 words: all zero
+    if libc().capset(header, data) != 0:
+        ok = False
+    return ok

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import stat
 import struct
 from typing import Iterable
 
@@ -41,8 +42,7 @@ LL_SCOPE_SIGNAL = 1 << 1                # ABI 6
 _LL_RULE_PATH_BENEATH = 1
 _LL_CREATE_RULESET_VERSION = 1
 
-#: Everything that modifies the filesystem. Reads and execution stay unrestricted: learner
-#: code imports from wherever the interpreter's packages live.
+#: Everything that modifies the filesystem.
 _WRITE_RIGHTS_V1 = (LL_WRITE_FILE | LL_REMOVE_DIR | LL_REMOVE_FILE | LL_MAKE_CHAR | LL_MAKE_DIR | LL_MAKE_REG
                     | LL_MAKE_SOCK | LL_MAKE_FIFO | LL_MAKE_BLOCK | LL_MAKE_SYM)
 _FILE_RIGHTS = LL_WRITE_FILE | LL_TRUNCATE | LL_IOCTL_DEV | LL_READ_FILE | LL_EXECUTE
@@ -57,13 +57,29 @@ def landlock_abi() -> int:
     return int(rc) if rc > 0 else 0
 
 
+_READ_RIGHTS = LL_READ_FILE | LL_READ_DIR | LL_EXECUTE
+_FILE_ONLY_RIGHTS = LL_EXECUTE | LL_WRITE_FILE | LL_READ_FILE | LL_TRUNCATE | LL_IOCTL_DEV
+
+
 def landlock_restrict_writes(writable_dirs: Iterable[str], writable_files: Iterable[str] = (),
                              scope_signals: bool = True) -> int:
-    """Allow filesystem writes only beneath ``writable_dirs`` (and to ``writable_files``).
+    """Writes only beneath ``writable_dirs`` (and to ``writable_files``); reads unrestricted."""
+    return restrict(writable_dirs, writable_files, None, scope_signals)
 
-    With ABI >= 6 and ``scope_signals``, also forbid signalling processes outside the new
-    domain. Applies to this thread and every process it starts later. Returns the ABI used;
-    raises OSError if the kernel refused.
+
+def restrict(writable_dirs: Iterable[str], writable_files: Iterable[str] = (),
+             readable: Iterable[str] | None = None, scope: bool = True) -> int:
+    """Restrict this process (and everything it starts) with one Landlock domain.
+
+    * writes only beneath ``writable_dirs`` and to ``writable_files``;
+    * with ``readable`` given, reads and execution too: only beneath those paths (and the
+      writable ones); without it, reads stay unrestricted;
+    * with ABI >= 6 and ``scope``: no signals to, and no abstract Unix sockets of, processes
+      outside the domain.
+
+    Landlock also keeps the domain from ptrace-ing (so from reading ``/proc/PID/environ`` or
+    ``/proc/PID/root`` of) any process outside it. Returns the ABI used; raises OSError if the
+    kernel refused.
     """
     abi = landlock_abi()
     if abi < 1:
@@ -75,7 +91,9 @@ def landlock_restrict_writes(writable_dirs: Iterable[str], writable_files: Itera
         handled |= LL_TRUNCATE
     if abi >= 5:
         handled |= LL_IOCTL_DEV
-    scoped = (LL_SCOPE_SIGNAL | LL_SCOPE_ABSTRACT_UNIX_SOCKET) if (abi >= 6 and scope_signals) else 0
+    if readable is not None:
+        handled |= _READ_RIGHTS
+    scoped = (LL_SCOPE_SIGNAL | LL_SCOPE_ABSTRACT_UNIX_SOCKET) if (abi >= 6 and scope) else 0
     if abi >= 6:
         attr = struct.pack("QQQ", handled, 0, scoped)
     elif abi >= 4:
@@ -87,13 +105,17 @@ def landlock_restrict_writes(writable_dirs: Iterable[str], writable_files: Itera
     if ruleset < 0:
         err = ctypes.get_errno()
         raise OSError(err, f"landlock_create_ruleset: {os.strerror(err)}")
+    rules = [(d, handled) for d in writable_dirs] + [(f, handled & _FILE_ONLY_RIGHTS) for f in writable_files]
+    rules += [(r, handled & _READ_RIGHTS) for r in (readable or ())]
     try:
-        for path, rights in [(d, handled) for d in writable_dirs] + [(f, handled & _FILE_RIGHTS) for f in writable_files]:
+        for path, rights in rules:
             try:
                 fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
             except OSError:
                 continue  # a path that does not exist needs no rule
             try:
+                if not stat.S_ISDIR(os.fstat(fd).st_mode):
+                    rights &= _FILE_ONLY_RIGHTS  # directory rights on a file are refused
                 rule = ctypes.create_string_buffer(struct.pack("=Qi", rights, fd), 12)
                 rc = libc().syscall(_SYS_landlock_add_rule, ruleset, _LL_RULE_PATH_BENEATH, rule, ctypes.c_uint32(0))
                 if rc != 0:

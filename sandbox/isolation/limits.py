@@ -28,20 +28,43 @@ def current_data_bytes() -> int:
     return 0
 
 
+def current_vm_bytes() -> int:
+    """VmSize of this process (what RLIMIT_AS counts), or 0 where /proc is missing."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+#: Address space allowed above the run's memory limit, for what is reserved but not used:
+#: thread stacks, malloc arenas, torch's allocator pools.
+AS_HEADROOM_MB = 1024
+
+
 def _set(which: int, value: int) -> bool:
     try:
         soft, hard = resource.getrlimit(which)
         if hard != resource.RLIM_INFINITY and value > hard:
             value = hard
-        resource.setrlimit(which, (value, hard if which != resource.RLIMIT_CPU else max(value + 1, value)))
+        # The hard limit too: a soft limit alone, the learner's code could raise again.
+        resource.setrlimit(which, (value, value))
         return True
     except (ValueError, OSError):
         return False
 
 
-def apply_rlimits(limits: Limits, *, data_limit: bool = True) -> dict[str, bool]:
-    """Apply the per-run rlimits to this process. Returns which ones took effect."""
-    applied: dict[str, bool] = {}
+def _layer(on: bool, why_on: str, why_off: str) -> dict[str, Any]:
+    return {"on": bool(on), "why": why_on if on else why_off}
+
+
+def apply_rlimits(limits: Limits, *, data_limit: bool = True, as_limit: bool = True) -> dict[str, dict[str, Any]]:
+    """Apply the per-run rlimits to this process. Returns each limit as a report layer
+    (``{"on", "why"}``), from what the kernel accepted."""
+    applied: dict[str, dict[str, Any]] = {}
     cpu = limits.cpu_s if limits.cpu_s is not None else limits.timeout_s
     # RLIMIT_CPU is whole seconds; a soft limit below the hard one delivers SIGXCPU first.
     cpu_soft = max(1, int(cpu + 0.999))
@@ -51,16 +74,39 @@ def apply_rlimits(limits: Limits, *, data_limit: bool = True) -> dict[str, bool]
         if hard != resource.RLIM_INFINITY:
             new_hard = min(new_hard, hard)
         resource.setrlimit(resource.RLIMIT_CPU, (min(cpu_soft, new_hard), new_hard))
-        applied["cpu"] = True
-    except (ValueError, OSError):
-        applied["cpu"] = False
-    if data_limit and limits.memory_mb > 0:
-        applied["memory"] = _set(resource.RLIMIT_DATA, current_data_bytes() + limits.memory_mb * MB)
+        applied["cpu_limit"] = _layer(True, f"RLIMIT_CPU {cpu_soft} s (SIGXCPU)", "")
+    except (ValueError, OSError) as exc:
+        applied["cpu_limit"] = _layer(False, "", f"RLIMIT_CPU refused: {exc}")
+    mem = limits.memory_mb
+    if mem <= 0:
+        applied["memory_limit"] = _layer(False, "", "this exercise sets no memory limit")
+        applied["shared_memory_limit"] = _layer(False, "", "this exercise sets no memory limit")
     else:
-        applied["memory"] = False
-    applied["file_size"] = _set(resource.RLIMIT_FSIZE, limits.file_size_mb * MB)
-    applied["open_files"] = _set(resource.RLIMIT_NOFILE, limits.open_files)
-    applied["core"] = _set(resource.RLIMIT_CORE, 0)
+        if data_limit:
+            ok = _set(resource.RLIMIT_DATA, current_data_bytes() + mem * MB)
+            applied["memory_limit"] = _layer(ok, f"RLIMIT_DATA: {mem} MiB above the warm process's own size",
+                                             "RLIMIT_DATA refused by the kernel")
+        else:
+            applied["memory_limit"] = _layer(False, "", "off on this device: its driver reserves memory that "
+                                             "RLIMIT_DATA would count; the device memory fraction applies")
+        if as_limit and data_limit:
+            ok = _set(resource.RLIMIT_AS, current_vm_bytes() + (mem + AS_HEADROOM_MB) * MB)
+            applied["shared_memory_limit"] = _layer(
+                ok, f"RLIMIT_AS: {mem} + {AS_HEADROOM_MB} MiB headroom above the process's address space, so "
+                    "shared mappings count too; each private tmpfs is capped as well",
+                "RLIMIT_AS refused by the kernel")
+        else:
+            applied["shared_memory_limit"] = _layer(False, "", "RLIMIT_AS is off where the device driver reserves "
+                                                    "address space (CUDA); cgroup v2 memory.max is not used")
+    applied["file_size_limit"] = _layer(_set(resource.RLIMIT_FSIZE, limits.file_size_mb * MB),
+                                        f"RLIMIT_FSIZE {limits.file_size_mb} MiB", "RLIMIT_FSIZE refused")
+    applied["open_files_limit"] = _layer(_set(resource.RLIMIT_NOFILE, limits.open_files),
+                                         f"RLIMIT_NOFILE {limits.open_files}", "RLIMIT_NOFILE refused")
+    _set(resource.RLIMIT_CORE, 0)
     if hasattr(resource, "RLIMIT_NPROC"):
-        applied["processes"] = _set(resource.RLIMIT_NPROC, limits.processes) and os.geteuid() != 0
+        ok = _set(resource.RLIMIT_NPROC, limits.processes)
+        root = os.geteuid() == 0
+        applied["process_limit"] = _layer(ok and not root, f"RLIMIT_NPROC {limits.processes}",
+                                          "RLIMIT_NPROC does not apply to root (the PID namespace still ends every "
+                                          "process of the run)" if root else "RLIMIT_NPROC refused")
     return applied

@@ -1,4 +1,4 @@
-"""The cold runner: each sandboxed process is a fresh interpreter (``python -m sandbox.judging.harness``).
+"""The cold runner: each sandboxed process is a fresh interpreter (``python -m sandbox.runtime.child``).
 
 Every run pays ``import torch``. ``bench`` uses it for its cold figure, and the worker falls back
 to it where forking is unsafe.
@@ -12,10 +12,8 @@ import subprocess
 import sys
 from typing import Any
 
-from sandbox import protocol
 from sandbox.isolation.environment import PACKAGE_PARENT
 from sandbox.runtime import runenv
-from sandbox.isolation.limits import apply_rlimits
 from sandbox.runtime.handles import PopenHandle
 
 
@@ -32,17 +30,12 @@ class ColdLauncher:
         job_path = os.path.join(job["private_dir"], f"{role}.json")
         with open(job_path, "w", encoding="utf-8") as fh:
             json.dump(job, fh)
-        limits = protocol.Limits.from_dict(job.get("limits"))
-
-        def preexec() -> None:
-            # A fresh interpreter's data size grows by ~1 GiB importing torch; the data
-            # limit is applied by the warm engine, where the zygote's size is known.
-            apply_rlimits(limits, data_limit=False)
-
+        # The confinement itself is applied in the new process (sandbox.runtime.child), the
+        # same way as in the warm runners.
         proc = subprocess.Popen(
-            [self.python, "-m", "sandbox.judging.harness", role, job_path],
-            stdin=stdin_r if stdin_r is not None else subprocess.DEVNULL, stdout=stdout_w, stderr=stderr_w, pass_fds=(event_w,),
-            cwd=job["workdir"], env=runenv.child_env(job, event_w, PACKAGE_PARENT),
-            start_new_session=True, preexec_fn=preexec,
+            [self.python, "-m", "sandbox.runtime.child", role, job_path],
+            stdin=stdin_r if stdin_r is not None else subprocess.DEVNULL, stdout=stdout_w, stderr=stderr_w,
+            pass_fds=(event_w,), cwd=job["workdir"], env=runenv.child_env(job, event_w, PACKAGE_PARENT),
+            start_new_session=True,
         )
         return PopenHandle(proc)

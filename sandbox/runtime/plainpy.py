@@ -189,6 +189,6 @@ def explain(exc: BaseException, job: dict[str, Any]) -> str:
             if beside:
                 return (f"{target} is the file beside your script, which a run may read but not change: "
                         "write to a new name (it is kept with the run's outputs)")
-            return (f"the sandbox lets a run write only in its working directory, TMPDIR (/tmp where "
-                    f"private) and its cache folder; {where} is outside them")
+            return (f"the sandbox lets a run write only in its working directory (what it writes there is kept), "
+                    f"in TMPDIR (tempfile's folder) and in its cache folder; {where} is outside them")
     return ""

@@ -58,11 +58,40 @@ NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_TMPDIR_LEN = 60
 
 
+#: Names of the user's variables that the worker's clean re-exec left out (``--dropped-env``).
+_dropped_before_exec: list[str] | None = None
+DROPPED_ARG = "--dropped-env"
+
+
 def capture_user_environ() -> None:
-    """Remember the environment the user started the tutor with (call before changing it)."""
+    """Remember the environment the worker was started with, less the thread pins (which
+    are the zygote's: after the clean re-exec they are never the user's)."""
     global _user_environ
     if _user_environ is None:
-        _user_environ = dict(os.environ)
+        _user_environ = {k: v for k, v in os.environ.items() if k not in THREAD_ENV}
+
+
+def passing(environ: Any) -> dict[str, str]:
+    """The variables of ``environ`` that reach learner code (the thread pins excepted)."""
+    return {k: v for k, v in environ.items() if passes(k) and k not in THREAD_ENV}
+
+
+def dropped_arg(environ: Any) -> list[str]:
+    """Worker arguments that carry the *names* (never values) of dropped variables across
+    the worker's clean re-exec, so a run can say which variables it did not get."""
+    names = sorted(k for k in environ if _reportable(k))
+    return [DROPPED_ARG, ",".join(names)] if names else []
+
+
+def take_dropped_arg(argv: list[str]) -> list[str]:
+    """Remove ``--dropped-env NAMES`` from ``argv`` and remember the names."""
+    global _dropped_before_exec
+    if DROPPED_ARG not in argv:
+        return argv
+    i = argv.index(DROPPED_ARG)
+    value = argv[i + 1] if i + 1 < len(argv) else ""
+    _dropped_before_exec = [n for n in value.split(",") if NAME_RE.match(n)]
+    return argv[:i] + argv[i + 2:]
 
 
 def user_environ() -> dict[str, str]:
@@ -166,11 +195,16 @@ def child_env(job: dict[str, Any], event_fd: int, package_parent: str) -> dict[s
     return env
 
 
+def _reportable(name: str) -> bool:
+    return (not passes(name) and name.startswith(REPORT_PREFIXES) and name not in SANDBOX_SETS
+            and not name.startswith("PYTORCH_TUTOR"))
+
+
 def dropped_names(extra_env: dict[str, str] | None = None) -> list[str]:
     """Variables of the user's that do not reach learner code and look like settings."""
     extra = extra_env or {}
-    return sorted(k for k in user_environ() if not passes(k) and k not in extra and k.startswith(REPORT_PREFIXES)
-                  and k not in SANDBOX_SETS and not k.startswith("PYTORCH_TUTOR"))
+    names = set(_dropped_before_exec or ()) | {k for k in user_environ() if _reportable(k)}
+    return sorted(n for n in names if n not in extra)
 
 
 def dropped_note(extra_env: dict[str, str] | None = None) -> str:

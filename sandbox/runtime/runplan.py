@@ -31,6 +31,8 @@ def before(role: str, req: Any, job: dict[str, Any], private_dir: str) -> list[s
         if dropped:
             notes.append(dropped)
     job["runtime"] = runtime
+    # The confinement's own keys: made visible in the private mount view, readable, writable.
+    job["writable"] = list(job.get("writable") or ()) + runtime["writable"]
     return notes
 
 

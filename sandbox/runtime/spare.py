@@ -24,7 +24,7 @@ import time
 from typing import Any
 
 from sandbox.protocol import Limits
-from sandbox.isolation import kernel, landlock, namespaces, report
+from sandbox.isolation import confine, kernel, landlock, namespaces, seccomp
 from sandbox.isolation.environment import PACKAGE_PARENT, THREAD_ENV
 from sandbox.runtime import gpu, warm
 from sandbox.runtime.child import run_job
@@ -192,8 +192,6 @@ class SparePools:
         for pool in self.pools.values():
             pool.after_request()
 
-    def layers(self, device: str) -> dict[str, dict[str, Any]]:
-        return report.spare_layers(landlock.landlock_abi(), kernel.IS_LINUX)
 
 
 def normalise_device(device: str) -> str:
@@ -236,6 +234,18 @@ def main(argv: list[str]) -> None:
             info["gpu"] = gpu.prepare(args.device, Limits().gpu_memory_fraction)
     except Exception as exc:  # noqa: BLE001 - reported to the launcher, which says it plainly
         info = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
+    plan: dict[str, Any] = {}
+    if info["ok"]:
+        # The same confinement as a forked child. RLIMIT_DATA/AS count a CUDA context's
+        # reservations: off on GPUs until measured on one (the memory fraction applies there).
+        cpu = args.device == "cpu"
+        plan = {"netns": userns, "netns_needs_userns": False, "mountns": userns or os.geteuid() == 0,
+                "landlock": landlock.landlock_abi(), "data_limit": cpu, "as_limit": cpu,
+                "seccomp": seccomp.available(), "read_rules": True}
+        # The mount and IPC namespaces now, off the critical path; the network namespace when
+        # the job says whether it may use the network.
+        plan = confine.prepare(plan, network=True, in_pid_namespace=False, mask_run=True)
+        plan["netns"] = userns
     try:
         sock.sendall((json.dumps(info) + "\n").encode())
     except OSError:
@@ -247,9 +257,6 @@ def main(argv: list[str]) -> None:
         os._exit(0)
     job, fds = received
     sock.close()
-    plan = {"netns": userns, "netns_needs_userns": False, "landlock": landlock.landlock_abi(),
-            # RLIMIT_DATA counts a CUDA context's reservations: off on GPUs until measured on one.
-            "data_limit": args.device == "cpu"}
     notes = []
     if args.device != "cpu":
         fraction = Limits.from_dict(job.get("limits")).gpu_memory_fraction

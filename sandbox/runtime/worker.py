@@ -31,11 +31,12 @@ import uuid
 from typing import Any, Callable
 
 from sandbox import protocol
-from sandbox.isolation.report import isolation_report
+from sandbox.isolation.environment import worker_environ
+from sandbox.isolation.report import for_run, isolation_report
+from sandbox.runtime.cleanup import remove_tree
 from sandbox.runtime.cold import ColdLauncher
-from sandbox.runtime.supervise import Emit, Ended, Launcher, Started, classify, launch, watch
 from sandbox.runtime import runenv, runplan
-
+from sandbox.runtime.supervise import Emit, Ended, Launcher, Started, classify, launch, watch
 
 def judge_limits(limits: protocol.Limits) -> protocol.Limits:
     """The judge runs the reference solution too: give it room, but never unbounded."""
@@ -48,12 +49,14 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
                    isolation: dict[str, Any] | None = None) -> None:
     """Run one request to its final event."""
     started = time.monotonic()
-    run_id = req.run_id or uuid.uuid4().hex[:12]
+    run_id = req.run_id
     # Short: the run's TMPDIR lives here, and multiprocessing's socket paths under it must
-    # fit in 107 bytes (sandbox/runenv.py).
+    # fit in 107 bytes (sandbox/runtime/runenv.py).
     private_dir = tempfile.mkdtemp(prefix="pytorch-tutor-", dir=runenv.short_tmp_base())
-    own_workdir = not req.workdir
     workdir = req.workdir or os.path.join(private_dir, "work")
+    # A directory this request creates is this request's to delete (the engine's per-run
+    # directories included); one that already existed belongs to the caller.
+    own_workdir = not os.path.isdir(workdir)
     os.makedirs(workdir, exist_ok=True)
     source_path = os.path.join(private_dir, "source.py")
     isolation = isolation if isolation is not None else isolation_report()
@@ -125,17 +128,28 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
                  "truncated": ended.truncated, "dropped_bytes": ended.dropped_bytes,
                  "duration_ms": (time.monotonic() - started) * 1000, "child_ms": round(ended.duration_ms, 1),
                  "judge_ms": round(judge_ms, 1),
-                 "isolation": isolation}
+                 "isolation": for_run(isolation, _confinement(ended))}
         if error:
             final["error"] = error
         emit(final)
     finally:
-        after = getattr(launcher, "after_request", None)
-        if after is not None:
-            after()
-        shutil.rmtree(private_dir, ignore_errors=True)
-        if own_workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
+        # After the final event: nothing here may fail the request any more (see Replies).
+        try:
+            after = getattr(launcher, "after_request", None)
+            if after is not None:
+                after()
+        finally:
+            remove_tree(private_dir)
+            if own_workdir:
+                remove_tree(workdir)
+
+
+def _confinement(ended: Ended) -> dict[str, Any] | None:
+    """The learner process's own account of its confinement: its *first* "confined" event,
+    sent before learner code ran (a later one could be forged by that code)."""
+    event = ended.find("confined")
+    layers = event.get("layers") if event else None
+    return layers if isinstance(layers, dict) else None
 
 
 def _read_text(path: str) -> str:
@@ -223,6 +237,27 @@ def make_emitter(fd: int) -> Emit:
     return emit
 
 
+class Reply:
+    """The events of one request: each carries the request's id, and at most one is final.
+
+    Whatever goes wrong after the final event (cleanup, replacing spares) must never send a
+    second one: the client would take it as the answer to its *next* request.
+    """
+
+    def __init__(self, emit: Emit, run_id: str) -> None:
+        self._emit = emit
+        self.run_id = run_id
+        self.final_sent = False
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if self.final_sent:
+            return
+        event["run_id"] = self.run_id
+        if event.get("type") == "final":
+            self.final_sent = True
+        self._emit(event)
+
+
 def serve(launcher: Launcher, hello: dict[str, Any], isolation: dict[str, Any]) -> None:
     # The protocol owns the real stdout; anything else printed in this process goes to stderr.
     out_fd = os.dup(1)
@@ -240,15 +275,19 @@ def serve(launcher: Launcher, hello: dict[str, Any], isolation: dict[str, Any]) 
         if msg.get("type") == "ping":
             emit({"type": "pong"})
             continue
+        reply = Reply(emit, str(msg.get("run_id") or "") or uuid.uuid4().hex[:12])
         try:
             req = protocol.RunRequest.from_dict(msg)
         except (ValueError, KeyError, TypeError) as exc:
-            emit({"type": "final", "status": "error", "outcome": "ok", "error": f"bad request: {exc}"})
+            reply({"type": "final", "status": "error", "outcome": "ok", "error": f"bad request: {exc}"})
             continue
+        req.run_id = reply.run_id
         try:
-            handle_request(req, launcher, emit, cancelled=requests.cancel_requested, isolation=isolation)
+            handle_request(req, launcher, reply, cancelled=requests.cancel_requested, isolation=isolation)
         except Exception as exc:  # noqa: BLE001 - one broken request must not take the worker down
-            emit({"type": "final", "status": "error", "outcome": "ok", "error": f"worker failure: {exc!r}"})
+            reply({"type": "final", "status": "error", "outcome": "ok", "error": f"worker failure: {exc!r}"})
+        if not reply.final_sent:  # a request always ends with exactly one final event
+            reply({"type": "final", "status": "error", "outcome": "ok", "error": "the worker ended the run without a verdict"})
 
 
 class Router:
@@ -299,18 +338,36 @@ def default_mode() -> str:
     return "warm" if platform.system() == "Linux" and hasattr(os, "fork") else "spare"
 
 
+def clean_start(argv: list[str]) -> None:
+    """Re-exec this worker with an environment built from the allow-list, if it has anything
+    else: a forked learner process can read the environment its process was *exec'd* with
+    (``/proc/self/environ``), whatever ``os.environ`` says later. No-op when already clean."""
+    wanted = worker_environ(os.environ)
+    wanted.update(runenv.passing(os.environ))  # torch's debug variables reach runs (#20)
+    if dict(os.environ) != wanted:
+        sys.stdout.flush()
+        os.execve(sys.executable, [sys.executable, "-m", "sandbox.runtime.worker", *argv,
+                                   *runenv.dropped_arg(os.environ)], wanted)
+
+
 def main(argv: list[str] | None = None) -> None:
     import platform
 
-    runenv.capture_user_environ()  # before anything pins or scrubs it: runs get the user's own
-    args = parse_args(list(argv or []))
+    from sandbox.isolation.capabilities import probe_plan
+    from sandbox.isolation.report import expected
+
+    argv = list(argv or [])
+    clean_start(argv)
+    argv = runenv.take_dropped_arg(argv)  # names of the user's variables clean_start left out
+    runenv.capture_user_environ()
+    args = parse_args(argv)
     mode = args.mode or default_mode()
     extra: dict[str, Any] = {}
     warm_info: dict[str, Any] = {}
     pools: Any = None
+    pid_namespace: tuple[bool, str] | None = None
+    plan: dict[str, Any] = {}
     if mode == "warm":
-        from sandbox.isolation.capabilities import probe_plan
-        from sandbox.isolation.report import warm_layers
         from sandbox.runtime import warm, zygote
 
         pidns = zygote.bootstrap_pid_namespace()  # before torch: needs a single thread
@@ -322,18 +379,17 @@ def main(argv: list[str] | None = None) -> None:
                                     "importing torch; forking it is unsafe, so each run is a fresh interpreter"}
         else:
             plan = probe_plan()
-            extra.update(warm_layers(pidns.on, pidns.why, plan))
+            pid_namespace = (pidns.on, pidns.why)
             cpu: Launcher = zygote.ForkLauncher(pidns, plan, spares=max(1, args.spares))
+    if not plan:
+        plan = probe_plan()
     if mode == "spare":
         from sandbox.runtime import spare
 
         pools = spare.SparePools(spares=max(1, args.spares))
         cpu = pools.launcher("cpu")
-        extra.update(pools.layers("cpu"))
     if mode == "cold":
         cpu = ColdLauncher()
-        extra["memory_limit"] = {"on": False, "why": "cold runner: a fresh interpreter's size is unknown before "
-                                 "torch loads; the warm engine enables it"}
     if pools is None and mode != "cold":
         from sandbox.runtime import spare
 
@@ -342,7 +398,7 @@ def main(argv: list[str] | None = None) -> None:
         pools.launcher(args.device)  # start warming the device's spares now
     router = Router(cpu, pools)
     router.mode = mode
-    isolation = isolation_report(extra)
+    isolation = expected(plan, mode, pid_namespace, extra)
     hello = {"type": "hello", "protocol": protocol.PROTOCOL_VERSION, "pid": os.getpid(), "mode": mode,
              "python": platform.python_version(), "executable": sys.executable, "isolation": isolation,
              "warm": warm_info}

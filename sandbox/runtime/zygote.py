@@ -271,15 +271,8 @@ def _spare_main(sock: socket.socket, zygote_pid: int, in_pid_ns: bool, plan: dic
     from sandbox.isolation import confine
 
     confine.close_fds_except({sock.fileno(), 2})
-    plan = dict(plan)
-    if plan.get("netns") and not network:
-        try:
-            if plan.get("netns_needs_userns"):
-                namespaces.enter_user_namespace()
-            namespaces.enter_network_namespace()
-            plan["netns_done"] = True
-        except OSError:
-            pass  # confine.enter tries again and reports the failure
+    # The namespaces now, before the job: they cost milliseconds the run should not wait for.
+    plan = confine.prepare(plan, network=network, in_pid_namespace=in_pid_ns)
     received = recv_job(sock)
     if received is None:
         os._exit(0)
