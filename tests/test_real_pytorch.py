@@ -136,6 +136,12 @@ def test_dataloader_workers_run_under_a_120_character_workspace(setup: dict) -> 
     assert "LOADER OK 1240.0" in result.stdout
 
 
+def test_spawned_dataloader_workers_run_under_a_120_character_workspace(setup: dict) -> None:
+    result = run(setup, "dataloader_spawn", timeout=180)
+    assert result.status == "pass", (result.outcome, result.detail, result.stderr[-2000:])
+    assert "LOADER OK 1240.0" in result.stdout
+
+
 def test_cli_run_of_a_dataloader_with_workers_and_a_long_workspace(tmp_path: Path, subprocess_env: dict) -> None:
     workspace = long_path(tmp_path, WORKSPACE_LEN)
     workspace.mkdir(parents=True)
