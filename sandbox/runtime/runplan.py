@@ -21,8 +21,12 @@ def before(role: str, req: Any, job: dict[str, Any], private_dir: str) -> list[s
     tmpdir = os.path.join(private_dir, "tmp" if role == "child" else "judge-tmp")
     os.makedirs(tmpdir, exist_ok=True)
     extra = dict(getattr(req, "env", None) or {}) if role == "child" else {}
-    runtime = runenv.plan_run(role, workdir, private_dir, tmpdir, extra)
     notes = []
+    bad = runenv.bad_env_names(extra)
+    if bad:
+        notes.append(f"ignored --env {', '.join(repr(n) for n in bad[:4])}: a name is letters, digits and _")
+        extra = {k: v for k, v in extra.items() if k not in bad}
+    runtime = runenv.plan_run(role, workdir, private_dir, tmpdir, extra)
     if role == "child":
         if req.kind == "run":
             runtime["linked"] = rundir.mirror(os.path.dirname(os.path.abspath(req.file)), workdir,
