@@ -70,6 +70,10 @@ MAX_ARTIFACT_BYTES = 4 * 1024 * 1024
 DEFAULT_OUTPUT_CAP = 64 * 1024
 #: Cap on one event line from a child; longer lines are dropped whole.
 MAX_CHILD_EVENT_BYTES = 16 * 1024 * 1024
+#: Caps on the learner events of one run, per type, and on their bytes in all. Past them,
+#: events are dropped and counted; the final event says how many (``dropped_events``).
+MAX_CHILD_EVENTS = {"metric": 10000, "artifact": 200}
+MAX_CHILD_EVENT_TOTAL = 64 * 1024 * 1024
 
 
 def _clean(value: Any) -> Any:
@@ -237,6 +241,8 @@ class RunResult:
     #: One-line messages from the sandbox about this run (dropped variables, files kept...):
     #: ``log`` events with level ``note``, shown beside the output.
     notes: list[str] = field(default_factory=list)
+    #: Learner events dropped past the caps, by type (``MAX_CHILD_EVENTS``, ``MAX_CHILD_EVENT_TOTAL``).
+    dropped_events: dict[str, int] = field(default_factory=dict)
 
     def apply(self, event: dict[str, Any]) -> None:
         """Fold one event into the result (the client calls this for every event)."""
@@ -267,6 +273,9 @@ class RunResult:
             self.child_ms = float(event.get("child_ms", 0.0) or 0.0)
             self.isolation = dict(event.get("isolation") or {})
             self.error = str(event.get("error", ""))
+            dropped = event.get("dropped_events")
+            if isinstance(dropped, dict):
+                self.dropped_events = {str(k): int(v) for k, v in dropped.items() if isinstance(v, int)}
 
     def to_json(self, kind: str = "check") -> dict[str, Any]:
         """The documented ``--json`` shape (docs/json.md), format ``RESULT_FORMAT``."""

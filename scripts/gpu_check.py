@@ -11,7 +11,10 @@ It checks, through the real engine (warm zygote + exec'd single-use CUDA spares)
 3. the per-process memory cap holds: allocating past the fraction is an out-of-memory outcome;
 4. an explicit CUDA OOM (a huge allocation) is classified as memory;
 5. a CPU run afterwards still forks cleanly (the zygote never touched CUDA);
-6. a cuda run's latency once the spare is warm.
+6. the CUDA spare gets the same confinement as a forked child: every learner-side layer of the
+   run's isolation report is on (memory rlimits excepted: the device memory fraction applies),
+   and the attacks fail (home directory, /tmp sockets, chmod, the tutor's environment);
+7. a cuda run's latency once the spare is warm.
 Exit status 0 when every step passed.
 """
 
@@ -97,6 +100,43 @@ def main() -> int:
         src.write_text("import torch\nprint('bad fork', torch._C._cuda_isInBadFork())\n")
         r = engine.submit(RunRequest(kind="run", file=str(src), device="cpu"))
         step("CPU run still forks cleanly", r.outcome == "ok" and "bad fork False" in r.stdout, r.stdout.strip()[:80])
+        home_canary = Path.home() / f".gpu-check-canary-{os.getpid()}"
+        home_canary.write_text("secret")
+        os.environ["GPU_CHECK_SECRET"] = "hunter2"  # not seen by this engine's worker: started before
+        try:
+            r, _, ms = submit(
+                "import os, torch
+"
+                f"x = torch.ones(1, device={args.device!r})
+"
+                "def attempt(name, fn):
+"
+                "    try:
+"
+                "        fn(); print(name, 'ALLOWED')
+"
+                "    except OSError:
+"
+                "        print(name, 'refused')
+"
+                f"attempt('home', lambda: open({str(home_canary)!r}).read())
+"
+                "attempt('chmod', lambda: os.chmod(__file__, 0o600))
+"
+                "attempt('tmp', lambda: [p for p in os.listdir('/tmp') if p.startswith(('tmux', 'ssh'))] and 1/0)
+"
+                "print('environ', b'hunter2' in open('/proc/self/environ', 'rb').read())
+")
+        finally:
+            home_canary.unlink()
+            del os.environ["GPU_CHECK_SECRET"]
+        layers = r.isolation.get("layers", {})
+        wanted = ("scrubbed_env", "network_isolation", "mount_namespace", "ipc_namespace", "filesystem_writes",
+                  "filesystem_reads", "metadata_writes", "capabilities")
+        off = [name for name in wanted if not layers.get(name, {}).get("on")]
+        attacks_ok = r.outcome == "ok" and "ALLOWED" not in r.stdout and "environ False" in r.stdout
+        step("CUDA spare: same confinement as a forked child", not off and attacks_ok,
+             f"off: {off or 'none'}; {' / '.join(r.stdout.split(chr(10)))[:200] or r.detail[:200]}")
         times = []
         for _ in range(5):
             time.sleep(2.0)  # let the replacement spare warm up

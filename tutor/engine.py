@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from sandbox import protocol
 from sandbox.protocol import Limits, RunRequest, RunResult
-from tutor.worker_path import sandbox_parent, worker_environment
+from tutor.worker_path import log_tail, open_log, sandbox_parent, worker_environment
 
 __all__ = ["Engine", "EngineError", "limits_for", "sandbox_parent"]
 
@@ -39,8 +39,11 @@ class Engine:
 
     def __init__(self, python: str | None = None, device: str = "cpu", runs_dir: Path | None = None,
                  on_state: Callable[[str], None] | None = None, worker_args: list[str] | None = None,
-                 recorder: Any = None) -> None:
+                 recorder: Any = None, data_dir: Path | None = None) -> None:
         self.python = python or sys.executable
+        #: Where the worker's private copy of the sandbox and its log live (default: the
+        #: user data directory, ``tutor.paths``).
+        self.data_dir = data_dir
         self.device = device
         self.runs_dir = runs_dir
         self.on_state = on_state
@@ -85,23 +88,33 @@ class Engine:
 
     def _spawn(self) -> None:
         self._kill()
-        env = worker_environment(os.environ)
+        env = worker_environment(os.environ, self.data_dir)
+        # The worker's stderr goes to a log in the data directory: when it fails to start,
+        # the log's tail says why.
+        log_fd, log_file = open_log(self.data_dir)
+        log_start = os.lseek(log_fd, 0, os.SEEK_END) if log_fd is not None else 0
         self._set_state("warming")
         try:
             self._proc = subprocess.Popen(
                 [self.python, "-m", "sandbox.runtime.worker", *self.worker_args],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=log_fd if log_fd is not None else subprocess.DEVNULL,
                 env=env, start_new_session=True,
             )
         except OSError as exc:
             self._set_state("dead")
             raise EngineError(f"cannot start the sandbox worker with {self.python}: {exc.strerror}") from None
+        finally:
+            if log_fd is not None:
+                os.close(log_fd)
         self._buf = b""
         hello = self._read_event(time.monotonic() + START_TIMEOUT_S)
         if hello is None or hello.get("type") != "hello":
             self._kill()
             self._set_state("dead")
-            raise EngineError(f"the sandbox worker ({self.python}) did not start; run `pytorch-tutor doctor`")
+            tail = log_tail(log_file, log_start)
+            why = f":\n{tail}\n(full log: {log_file})" if tail else f"; it wrote nothing to {log_file}"
+            raise EngineError(f"the sandbox worker ({self.python}) did not start{why}")
         if hello.get("protocol") != protocol.PROTOCOL_VERSION:
             self._kill()
             self._set_state("dead")
@@ -280,9 +293,15 @@ class Engine:
 
 
 def _remove_tree(path: Path) -> None:
+    """Best effort: the worker removes the run directories it creates (deep trees included);
+    this only catches what is left, and must never fail a run (``RecursionError`` on a deep
+    tree is not an ``OSError``)."""
     import shutil
 
-    shutil.rmtree(path, ignore_errors=True)
+    try:
+        shutil.rmtree(path, ignore_errors=True)
+    except RecursionError:
+        pass
 
 
 def limits_for(time_budget: float, overrides: dict[str, Any] | None = None, timeout: float | None = None) -> Limits:

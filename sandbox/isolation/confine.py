@@ -85,9 +85,19 @@ PRIVATE_SCRATCH = ("/dev/shm",)
 CACHE_ENV = ("TORCH_HOME", "XDG_CACHE_HOME", "HF_HOME", "MPLCONFIGDIR")
 
 
+_interpreter_paths: list[str] | None = None
+
+
 def interpreter_paths() -> list[str]:
     """Where this interpreter's code lives: prefixes, the standard library, every sys.path
-    entry and the sandbox package itself."""
+    entry and the sandbox package itself. Computed once (in the zygote: forks inherit it)."""
+    global _interpreter_paths
+    if _interpreter_paths is None:
+        _interpreter_paths = _find_interpreter_paths()
+    return _interpreter_paths
+
+
+def _find_interpreter_paths() -> list[str]:
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, PACKAGE_PARENT,
              os.path.dirname(os.path.realpath(sys.executable))}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
@@ -152,9 +162,9 @@ def _off(why: str) -> dict[str, Any]:
     return {"on": False, "why": why}
 
 
-def _environ_is_clean() -> bool:
-    """True when /proc/self/environ (the environment this process was *exec'd* with, which a
-    learner can read) holds only allowed variables."""
+def _environ_extras() -> list[str]:
+    """The names in /proc/self/environ (the environment this process was *exec'd* with, which
+    a learner can read) that are not allowed; empty when clean."""
     allowed = set(ENV_ALLOW) | {"PYTHONPATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED",
                                 "MALLOC_ARENA_MAX", "PYTORCH_TUTOR_FAKE_DEVICE", "TMPDIR", "MPLBACKEND",
                                 "KINETO_LOG_LEVEL", "TORCH_CPP_LOG_LEVEL", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -164,8 +174,8 @@ def _environ_is_clean() -> bool:
         with open("/proc/self/environ", "rb") as fh:
             names = {item.split(b"=", 1)[0].decode("utf-8", "replace") for item in fh.read().split(b"\0") if item}
     except OSError:
-        return True  # no /proc: nothing to read it from either
-    return all(name in allowed or runenv.passes(name) for name in names)  # torch's debug variables too (#20)
+        return []  # no /proc: nothing to read it from either
+    return sorted(n for n in names - allowed if not runenv.passes(n))  # torch's debug variables pass (#20)
 
 
 def enter(job: dict[str, Any], plan: dict[str, Any]) -> tuple[list[str], dict[str, dict[str, Any]]]:
@@ -236,10 +246,11 @@ def enter(job: dict[str, Any], plan: dict[str, Any]) -> tuple[list[str], dict[st
 
     tempfile.tempdir = None  # recomputed from TMPDIR on next use
     sys.dont_write_bytecode = True
+    extras = _environ_extras()
     applied["scrubbed_env"] = (_on("only an allow-list of variables, in os.environ and /proc/self/environ")
-                               if _environ_is_clean() else
+                               if not extras else
                                _off("os.environ is scrubbed, but /proc/self/environ still shows the worker's "
-                                    "original environment"))
+                                    f"original environment ({', '.join(extras[:8])})"))
 
     # 4. Filesystem: writes only beneath the run's own directories; reads only what it needs.
     abi = int(plan.get("landlock", 0) or 0)

@@ -16,28 +16,25 @@ from sandbox.protocol import Limits
 MB = 1024 * 1024
 
 
-def current_data_bytes() -> int:
-    """VmData of this process (what RLIMIT_DATA counts), or 0 where /proc is missing."""
+def _vm_bytes() -> dict[str, int]:
+    """VmData (what RLIMIT_DATA counts) and VmSize (what RLIMIT_AS counts) of this process."""
+    found: dict[str, int] = {}
     try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmData:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh.read().split(b"\n"):
+                if line.startswith((b"VmData:", b"VmSize:")):
+                    found[line[:6].decode()] = int(line.split()[1]) * 1024
+    except (OSError, ValueError):
         pass
-    return 0
+    return found
+
+
+def current_data_bytes() -> int:
+    return _vm_bytes().get("VmData", 0)
 
 
 def current_vm_bytes() -> int:
-    """VmSize of this process (what RLIMIT_AS counts), or 0 where /proc is missing."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    return _vm_bytes().get("VmSize", 0)
 
 
 #: Address space allowed above the run's memory limit, for what is reserved but not used:
@@ -78,19 +75,20 @@ def apply_rlimits(limits: Limits, *, data_limit: bool = True, as_limit: bool = T
     except (ValueError, OSError) as exc:
         applied["cpu_limit"] = _layer(False, "", f"RLIMIT_CPU refused: {exc}")
     mem = limits.memory_mb
+    sizes = _vm_bytes()
     if mem <= 0:
         applied["memory_limit"] = _layer(False, "", "this exercise sets no memory limit")
         applied["shared_memory_limit"] = _layer(False, "", "this exercise sets no memory limit")
     else:
         if data_limit:
-            ok = _set(resource.RLIMIT_DATA, current_data_bytes() + mem * MB)
+            ok = _set(resource.RLIMIT_DATA, sizes.get("VmData", 0) + mem * MB)
             applied["memory_limit"] = _layer(ok, f"RLIMIT_DATA: {mem} MiB above the warm process's own size",
                                              "RLIMIT_DATA refused by the kernel")
         else:
             applied["memory_limit"] = _layer(False, "", "off on this device: its driver reserves memory that "
                                              "RLIMIT_DATA would count; the device memory fraction applies")
         if as_limit and data_limit:
-            ok = _set(resource.RLIMIT_AS, current_vm_bytes() + (mem + AS_HEADROOM_MB) * MB)
+            ok = _set(resource.RLIMIT_AS, sizes.get("VmSize", 0) + (mem + AS_HEADROOM_MB) * MB)
             applied["shared_memory_limit"] = _layer(
                 ok, f"RLIMIT_AS: {mem} + {AS_HEADROOM_MB} MiB headroom above the process's address space, so "
                     "shared mappings count too; each private tmpfs is capped as well",

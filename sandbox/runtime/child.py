@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from typing import Any
 
 from sandbox.isolation import confine
@@ -19,11 +20,12 @@ from sandbox.learner import events
 
 def run_job(job: dict[str, Any], fds: list[int], plan: dict[str, Any], notes: list[str] | None = None) -> None:
     """Enter the sandbox and run ``job`` in this process. Never returns."""
+    started = time.perf_counter()
     private = plan.get("mounts")
     confine.install_fds(*fds, keep=private.keep_fds() if private is not None else ())
     warnings, applied = confine.enter(job, plan)
     # First on the event descriptor, before any learner code: what this run actually got.
-    events.emit({"type": "confined", "layers": applied})
+    events.emit({"type": "confined", "layers": applied, "ms": (time.perf_counter() - started) * 1000})
     for note in notes or []:
         events.emit({"type": "log", "level": "info", "message": note})
     for warning in warnings:
@@ -40,7 +42,6 @@ def main(argv: list[str]) -> None:
     the same :func:`run_job` as every other runner."""
     from sandbox import protocol
     from sandbox.isolation import kernel, landlock, namespaces, seccomp
-    from sandbox.runtime import warm
 
     role, job_path = argv
     with open(job_path, encoding="utf-8") as fh:
@@ -60,8 +61,9 @@ def main(argv: list[str]) -> None:
                             "seccomp": seccomp.available(), "read_rules": True}
     plan = confine.prepare(plan, network=limits.network or role != "child", in_pid_namespace=False)
     plan["netns"] = plan["netns"] and role == "child"
-    # torch before the limits, so that they are measured above the interpreter's real size.
-    warm.warm_up()
+    # torch before the limits, so that they are measured above the interpreter's real size
+    # (torch only: the cold runner's time is the learner's time limit).
+    import torch  # noqa: F401
     run_job(job, [1, 2, event_fd, 0], plan)
 
 

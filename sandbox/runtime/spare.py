@@ -25,7 +25,7 @@ from typing import Any
 
 from sandbox.protocol import Limits
 from sandbox.isolation import confine, kernel, landlock, namespaces, seccomp
-from sandbox.isolation.environment import PACKAGE_PARENT, THREAD_ENV
+from sandbox.isolation.environment import worker_environ
 from sandbox.runtime import gpu, warm
 from sandbox.runtime.child import run_job
 from sandbox.runtime.handles import ForkHandle
@@ -77,9 +77,9 @@ class SpareLauncher:
     def _spawn(self) -> _Spare:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         os.set_inheritable(theirs.fileno(), True)
-        env = {k: v for k, v in os.environ.items()}
-        env.update(THREAD_ENV)
-        env["PYTHONPATH"] = PACKAGE_PARENT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        # Built from the allow-list again: what torch or anything else set in this process's
+        # os.environ since start-up must not become visible in the spare's /proc/self/environ.
+        env = worker_environ(os.environ)
         argv = [self.python, "-m", "sandbox.runtime.spare", "--device", self.device, "--sock", str(theirs.fileno()),
                 "--parent", str(os.getpid())]
         if not self.userns:

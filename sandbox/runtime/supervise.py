@@ -56,6 +56,8 @@ class Ended:
     duration_ms: float = 0.0
     #: True when the process said "done" and closed its pipes, and was not waited for.
     assumed_exit: bool = False
+    #: Learner events dropped past the caps, by type.
+    dropped_events: dict[str, int] = field(default_factory=dict)
 
     def find(self, kind: str) -> dict[str, Any] | None:
         for event in self.internal:
@@ -220,15 +222,29 @@ def watch(run: Started, limits: protocol.Limits, emit: Emit | None, forward_chil
         # verdict comes from the judge, and everything left running is killed below.
         return ended.find("done") is not None and not open_fds
 
+    counts: dict[str, int] = {}
+    forwarded_bytes = 0
+
     def handle_event_line(line: bytes) -> None:
+        nonlocal forwarded_bytes
         event = protocol.decode(line)
         if event is None:
             return
         kind = event.get("type")
         if kind in protocol.CHILD_EVENT_TYPES:
+            # Bounded like stdout: a flood of metrics or visuals is counted, not forwarded.
+            counts[kind] = counts.get(kind, 0) + 1
+            if (counts[kind] > protocol.MAX_CHILD_EVENTS.get(str(kind), 1000)
+                    or forwarded_bytes + len(line) > protocol.MAX_CHILD_EVENT_TOTAL):
+                if not ended.dropped_events and emit:
+                    emit({"type": "log", "level": "warning",
+                          "message": f"too many {kind} events: the rest of this run's are dropped"})
+                ended.dropped_events[str(kind)] = ended.dropped_events.get(str(kind), 0) + 1
+                return
+            forwarded_bytes += len(line)
             if forward_child_events and emit:
                 emit(event)
-        else:
+        elif len(ended.internal) < 10000:
             ended.internal.append(event)
 
     try:

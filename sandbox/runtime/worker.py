@@ -89,6 +89,7 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
                              source=_read_text(source_path), limits=judge_limits(req.limits).to_dict(),
                              device="cpu", learner_device=req.device)
             runplan.before("judge", req, judge_job, private_dir)
+        prepared = time.monotonic()
         child = launch(launcher, "child", child_job)
         if req.kind == "check":
             try:
@@ -96,6 +97,7 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
             except BaseException:
                 child.abort()
                 raise
+        launched = time.monotonic()
         try:
             ended = watch(child, req.limits, emit, cancelled=cancelled)
         except BaseException:
@@ -104,7 +106,9 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
             raise
         for event in ended.internal:
             if event.get("type") == "log":
-                emit({"type": "log", "level": str(event.get("level", "info")), "message": str(event.get("message", ""))[:2000]})
+                level = str(event.get("level", "info"))
+                level = "info" if level == "note" else level  # notes are the worker's own (#20): never forged
+                emit({"type": "log", "level": level, "message": str(event.get("message", ""))[:2000]})
         outcome, detail = classify(ended, req.kind)
         for note in runplan.after(req, child_job):
             emit({"type": "log", "level": "note", "message": note})
@@ -129,6 +133,15 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
                  "duration_ms": (time.monotonic() - started) * 1000, "child_ms": round(ended.duration_ms, 1),
                  "judge_ms": round(judge_ms, 1),
                  "isolation": for_run(isolation, _confinement(ended))}
+        confined = ended.find("confined") or {}
+        # Where the time went (bench reports it): set-up here, handing the job to spares,
+        # entering the sandbox in the child, the child's whole run, judging.
+        final["timing"] = {"prepare_ms": round((prepared - started) * 1000, 2),
+                           "launch_ms": round((launched - prepared) * 1000, 2),
+                           "confine_ms": round(float(confined.get("ms", 0.0) or 0.0), 2),
+                           "child_ms": round(ended.duration_ms, 2), "judge_ms": round(judge_ms, 2)}
+        if ended.dropped_events:
+            final["dropped_events"] = dict(ended.dropped_events)
         if error:
             final["error"] = error
         emit(final)

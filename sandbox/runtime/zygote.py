@@ -135,6 +135,9 @@ class ForkLauncher:
         self.target = spares
         self.spares: list[_Spare] = []
         self.zygote_pid = os.getpid()
+        from sandbox.isolation import confine
+
+        confine.interpreter_paths()  # once here: every fork inherits the answer
         self._inits: list[int] = []
         self.running: list[ForkHandle] = []
         self.refill()
