@@ -51,6 +51,7 @@ def test_env_names_from_the_command_line_are_checked() -> None:
 def test_torch_debug_variables_pass_and_other_settings_are_named(monkeypatch) -> None:
     assert runenv.passes("TORCH_LOGS") and runenv.passes("TORCHDYNAMO_VERBOSE") and runenv.passes("PATH")
     assert not runenv.passes("SSH_AUTH_SOCK") and not runenv.passes("HF_HOME")
+    assert not runenv.passes("PYTORCH_TUTOR_TEST_TOKEN") and not runenv.passes("PYTORCH_TUTOR_WORKSPACE")
     monkeypatch.setattr(runenv, "_user_environ", {"HF_HOME": "/x", "SSH_AUTH_SOCK": "/s", "TORCH_LOGS": "+dynamo"})
     monkeypatch.setattr(runenv, "_dropped_before_exec", ["PYTHONWARNINGS"])
     assert runenv.dropped_names() == ["HF_HOME", "PYTHONWARNINGS"]      # not the socket, not torch's own

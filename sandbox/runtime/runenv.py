@@ -102,6 +102,10 @@ def user_environ() -> dict[str, str]:
 
 
 def passes(name: str) -> bool:
+    """Whether the user's variable ``name`` reaches learner code. The tutor's own
+    ``PYTORCH_TUTOR_*`` variables never do (they may carry tokens and paths)."""
+    if name.startswith("PYTORCH_TUTOR"):
+        return False
     return name in ENV_ALLOW or name.startswith(TORCH_PREFIXES)
 
 
