@@ -29,8 +29,13 @@ pytestmark = [pytest.mark.slow]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "real_pytorch"
 ROOT = Path(__file__).resolve().parents[1]
 WORKSPACE_LEN = 120
-WRITABLE_NOTE = ("the sandbox lets a run write only in its working directory (what it writes there is kept), "
-                 "in TMPDIR (tempfile's folder) and in its cache folder; {} is outside them")
+TMP_HINT = " (/tmp is not writable in the sandbox: use tempfile, or a relative path)"
+
+
+def writable_note(path: object) -> str:
+    note = ("the sandbox lets a run write only in its working directory (what it writes there is kept), "
+            f"in TMPDIR (tempfile's folder) and in its cache folder; {path} is outside them")
+    return note + (TMP_HINT if str(path).startswith(("/tmp/", "/var/tmp/")) else "")
 
 
 def long_path(base: Path, length: int) -> Path:
@@ -236,7 +241,7 @@ def test_a_write_outside_the_writable_places_says_what_is_writable(setup: dict) 
     target = setup["scripts"].parent / "outside_the_sandbox.txt"
     assert result.outcome == "exception" and "PermissionError" in result.stderr
     assert result.detail.startswith("PermissionError: ")
-    assert result.detail.split(" — ")[-1] == WRITABLE_NOTE.format(target)
+    assert result.detail.split(" — ")[-1] == writable_note(target)
     assert not target.exists()
 
 
@@ -288,7 +293,8 @@ def test_tempfile_works_and_a_write_under_tmp_says_what_is_writable(setup: dict)
     result = run(setup, "write_tmp")
     assert lines(result)[:1] == ["TEMPFILE OK"], (result.stdout, result.stderr)
     assert result.outcome == "exception" and result.detail.startswith("PermissionError: ")
-    assert result.detail.split(" — ")[-1] == WRITABLE_NOTE.format("/tmp/scratch_from_tutorial.txt")
+    assert result.detail.split(" — ")[-1] == writable_note("/tmp/scratch_from_tutorial.txt")
+    assert result.detail.endswith(TMP_HINT)
 
 
 def test_the_sandbox_still_serves_a_plain_run_afterwards(setup: dict) -> None:

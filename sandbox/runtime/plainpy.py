@@ -189,6 +189,9 @@ def explain(exc: BaseException, job: dict[str, Any]) -> str:
             if beside:
                 return (f"{target} is the file beside your script, which a run may read but not change: "
                         "write to a new name (it is kept with the run's outputs)")
-            return (f"the sandbox lets a run write only in its working directory (what it writes there is kept), "
+            line = (f"the sandbox lets a run write only in its working directory (what it writes there is kept), "
                     f"in TMPDIR (tempfile's folder) and in its cache folder; {where} is outside them")
+            if where.startswith(("/tmp/", "/var/tmp/")):
+                line += " (/tmp is not writable in the sandbox: use tempfile, or a relative path)"
+            return line
     return ""
