@@ -558,3 +558,29 @@ def test_a_flood_of_metrics_and_visuals_is_capped_and_reported(run):
     assert len(result.metrics) <= 10000 and len(result.artifacts) <= 200
     assert result.dropped_events.get("metric", 0) == 30000 - len(result.metrics)
     assert result.dropped_events.get("artifact", 0) == 500 - len(result.artifacts)
+
+
+HOSTILE_NUMBERS = [float("nan"), float("inf"), -float("inf"), 1e308, -1e308, 0.0]
+HOSTILE_ARTIFACTS = [
+    ("tensor", {"shape": [3], "dtype": "float32", "values": HOSTILE_NUMBERS[:3]}),
+    ("tensor", {"shape": [], "dtype": "float32", "values": []}),
+    ("tensor", {"shape": [2, 2], "dtype": "float32", "values": [[1e308, -1e308], [float("nan"), 0]],
+                "stats": {"min": -1e308, "max": 1e308, "mean": float("nan")}}),
+    ("tensor", {"shape": [10**9], "dtype": "float32", "values": None, "corner": [[1e308] * 12], "corner_index": "[:12]"}),
+    ("curve", {"series": [{"label": "l", "x": list(range(6)), "y": HOSTILE_NUMBERS}]}),
+    ("curve", {"series": []}),
+    ("curve", {"series": [{"label": "huge", "x": list(range(100000)), "y": [1e308] * 100000}]}),
+    ("heatmap", {"values": [[float("nan"), 1e308], [-1e308, 0]], "shape": [2, 2]}),
+    ("heatmap", {"values": [], "shape": [0, 0]}),
+    ("image", {"images": [], "labels": [], "total": 0}),
+    ("text", {"text": "x" * 10**6}),
+    ("tensorboard", {"scalars": {"a": {"steps": [1, 2], "values": [float("nan"), 1e308]}}}),
+    ("module", {}), ("graph", {}), ("profile", {}),
+]
+
+
+@pytest.mark.parametrize("kind,data", HOSTILE_ARTIFACTS, ids=[f"{k}-{i}" for i, (k, _) in enumerate(HOSTILE_ARTIFACTS)])
+def test_renderers_survive_nan_huge_and_empty_inputs(kind, data):
+    from tutor.render import render_artifact
+
+    render_artifact({"type": "artifact", "kind": kind, "title": "t", "data": data}, width=80)
