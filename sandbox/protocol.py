@@ -163,6 +163,8 @@ class RunRequest:
     workdir: str = ""
     #: Exercise-level helper code shared by cases, probes and judges: {"code", "file", "line"}.
     setup: dict[str, Any] | None = None
+    #: Extra environment variables for the learner's process (``run --env NAME=VALUE``).
+    env: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -179,6 +181,7 @@ class RunRequest:
             "exercise": self.exercise,
             "workdir": self.workdir,
             "setup": self.setup,
+            "env": dict(self.env),
         }
 
     @classmethod
@@ -200,6 +203,7 @@ class RunRequest:
             exercise=str(data.get("exercise", "")),
             workdir=str(data.get("workdir", "")),
             setup=data.get("setup") or None,
+            env={str(k): str(v) for k, v in (data.get("env") or {}).items()} if isinstance(data.get("env"), dict) else {},
         )
 
 
@@ -234,6 +238,9 @@ class RunResult:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     isolation: dict[str, Any] = field(default_factory=dict)
     error: str = ""                       # why the tutor could not reach a verdict
+    #: One-line messages from the sandbox about this run (dropped variables, files kept...):
+    #: ``log`` events with level ``note``, shown beside the output.
+    notes: list[str] = field(default_factory=list)
     #: Learner events dropped past the caps, by type (``MAX_CHILD_EVENTS``, ``MAX_CHILD_EVENT_TOTAL``).
     dropped_events: dict[str, int] = field(default_factory=dict)
 
@@ -249,6 +256,8 @@ class RunResult:
             self.metrics.append(event)
         elif kind == "artifact":
             self.artifacts.append(event)
+        elif kind == "log" and event.get("level") == "note":
+            self.notes.append(str(event.get("message", "")))
         elif kind == "check":
             self.checks.append(
                 CheckResult(str(event.get("name", "")), str(event.get("status", "error")),
@@ -288,6 +297,8 @@ class RunResult:
             metrics=[{k: v for k, v in m.items() if k != "type"} for m in self.metrics],
             isolation=self.isolation,
         )
+        if self.notes:
+            out["notes"] = list(self.notes)
         if self.error:
             out["error"] = self.error
         return out

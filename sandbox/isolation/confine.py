@@ -23,9 +23,10 @@ from typing import Any
 
 from sandbox import protocol
 from sandbox.isolation import kernel, landlock, mounts, namespaces, seccomp
-from sandbox.isolation.environment import ENV_ALLOW, PACKAGE_PARENT, scrubbed_env
+from sandbox.isolation.environment import ENV_ALLOW, PACKAGE_PARENT
 from sandbox.isolation.limits import apply_rlimits
 from sandbox.learner import events
+from sandbox.runtime import plainpy, runenv  # noqa: F401 - plainpy records the zygote's cwd on import
 
 #: The descriptor number learner-side helpers write events to, inside a warm child.
 EVENT_FD = 3
@@ -134,7 +135,7 @@ def prepare(plan: dict[str, Any], network: bool = False, in_pid_namespace: bool 
 
 def _visible(job: dict[str, Any]) -> list[str]:
     """What this job must see inside the private mount view."""
-    paths = [job.get("workdir"), job.get("out_dir")]
+    paths = [job.get("workdir"), job.get("out_dir")] + list(job.get("writable") or ())
     if job.get("role") == "judge":
         paths.append(job.get("private_dir"))
     elif job.get("file"):
@@ -174,7 +175,7 @@ def _environ_extras() -> list[str]:
             names = {item.split(b"=", 1)[0].decode("utf-8", "replace") for item in fh.read().split(b"\0") if item}
     except OSError:
         return []  # no /proc: nothing to read it from either
-    return sorted(names - allowed)
+    return sorted(n for n in names - allowed if not runenv.passes(n))  # torch's debug variables pass (#20)
 
 
 def enter(job: dict[str, Any], plan: dict[str, Any]) -> tuple[list[str], dict[str, dict[str, Any]]]:
@@ -235,11 +236,10 @@ def enter(job: dict[str, Any], plan: dict[str, Any]) -> tuple[list[str], dict[st
 
     # 3. Working directory, environment and temporary files.
     os.chdir(workdir)
-    env = scrubbed_env(workdir, EVENT_FD)
+    env = runenv.child_env(job, EVENT_FD, PACKAGE_PARENT)  # caches, short TMPDIR, torch's debug variables
     if learner and not limits.network:
         env["GLOO_SOCKET_IFNAME"] = "lo"   # gloo must not look for the host's interfaces
         env.setdefault("MASTER_ADDR", "127.0.0.1")
-    env["MPLCONFIGDIR"] = os.path.join(workdir, ".matplotlib")
     os.environ.clear()
     os.environ.update(env)
     import tempfile

@@ -15,11 +15,13 @@ import json
 import os
 import random
 import sys
+import time
 import traceback
 import types
 from typing import Any
 
 from sandbox.learner import events
+from sandbox.runtime import plainpy
 
 SANDBOX_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the whole sandbox package
 
@@ -85,8 +87,20 @@ def _finish() -> None:
     os._exit(0)
 
 
+def _end_like_python(job: dict[str, Any], started: float) -> None:
+    """For ``run``: join threads and run atexit hooks as Python's exit does (sandbox/plainpy.py)."""
+    if job.get("kind") != "run":
+        return
+    stuck = plainpy.shutdown(plainpy.deadline_for(job.get("limits") or {}, started))
+    if stuck:
+        sys.stderr.write(plainpy.stuck_note(stuck, float((job.get("limits") or {}).get("timeout_s") or 10)))
+    _flush()
+
+
 def run_learner(job: dict[str, Any]) -> None:
     """Run the learner's file as ``__main__``; for a check, probe it. Never returns."""
+    started = time.monotonic()
+    plainpy.restore_signals()  # the zygote ignores SIGINT; a script must not
     file = job["file"]
     try:
         with open(file, encoding="utf-8") as fh:
@@ -97,6 +111,9 @@ def run_learner(job: dict[str, Any]) -> None:
 
     import torch
 
+    from sandbox.runtime import runenv
+
+    runenv.sync_torch_with_env()
     torch.set_num_threads(run_threads())
     seed_everything(int(job.get("seed", 0)), str(job.get("device") or "cpu"))
     module = types.ModuleType("__main__")
@@ -105,7 +122,7 @@ def run_learner(job: dict[str, Any]) -> None:
     sys.modules["__main__"] = module
     sys.argv = [file]
     # As ``python file.py`` would: the file's folder first, never the tutor's own cwd.
-    sys.path[:] = [os.path.dirname(os.path.abspath(file))] + [p for p in sys.path if p not in ("", os.getcwd())]
+    sys.path[:] = plainpy.script_sys_path(file, sys.path)
     exit_code = 0
     try:
         code = compile(source, file, "exec")
@@ -118,15 +135,20 @@ def run_learner(job: dict[str, Any]) -> None:
                 print(exc.code, file=sys.stderr)
     except BaseException as exc:  # noqa: BLE001 - every learner failure is reported, not raised
         text = _learner_traceback(exc, file)
+        why = plainpy.explain(exc, job)  # a limit of the sandbox's, said in one line
+        if why:
+            text += f"[sandbox] {why}\n"
         try:
             sys.stderr.write(text)
         except (OSError, ValueError):
             pass
         _flush()
-        events.emit({"type": "exception", "summary": "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:],
-                     "exc_type": type(exc).__name__})
+        summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:]
+        events.emit({"type": "exception", "summary": plainpy.summary_with(summary, why), "exc_type": type(exc).__name__})
+        _end_like_python(job, started)
         os._exit(1)
     _flush()
+    _end_like_python(job, started)
     if exit_code:
         os._exit(exit_code)
 

@@ -12,7 +12,8 @@ import subprocess
 import sys
 from typing import Any
 
-from sandbox.isolation.environment import scrubbed_env
+from sandbox.isolation.environment import PACKAGE_PARENT
+from sandbox.runtime import runenv
 from sandbox.runtime.handles import PopenHandle
 
 
@@ -34,7 +35,7 @@ class ColdLauncher:
         proc = subprocess.Popen(
             [self.python, "-m", "sandbox.runtime.child", role, job_path],
             stdin=stdin_r if stdin_r is not None else subprocess.DEVNULL, stdout=stdout_w, stderr=stderr_w,
-            pass_fds=(event_w,), cwd=job["workdir"], env=scrubbed_env(job["workdir"], event_w),
+            pass_fds=(event_w,), cwd=job["workdir"], env=runenv.child_env(job, event_w, PACKAGE_PARENT),
             start_new_session=True,
         )
         return PopenHandle(proc)

@@ -25,6 +25,8 @@ CHUNK = 8192
 PIPE_SIZE = 1 << 20
 #: Once the main process is gone, how long to keep draining pipes held open by its children.
 DRAIN_AFTER_EXIT_S = 0.5
+#: After a cancel's SIGINT, how long the run may take to stop by itself before it is killed.
+CANCEL_GRACE_S = 1.0
 
 
 class Handle(Protocol):
@@ -210,6 +212,7 @@ def watch(run: Started, limits: protocol.Limits, emit: Emit | None, forward_chil
     open_fds = {out_r, err_r, ev_r}
     deadline = started + limits.timeout_s
     exit_seen_at: float | None = None
+    interrupted_at: float | None = None
 
     def done_and_closed() -> bool:
         # The harness says "done", then closes its three descriptors and calls _exit(0). The
@@ -260,10 +263,15 @@ def watch(run: Started, limits: protocol.Limits, emit: Emit | None, forward_chil
                 ended.timed_out = True
                 handle.kill_group()
                 deadline = float("inf")
-            if ended.returncode is None and cancelled is not None and cancelled():
+            if ended.returncode is None and interrupted_at is not None and now - interrupted_at > CANCEL_GRACE_S:
+                handle.kill_group()
+                interrupted_at = float("inf")
+            if ended.returncode is None and interrupted_at is None and cancelled is not None and cancelled():
                 ended.timed_out = True
                 ended.internal.append({"type": "cancelled"})
-                handle.kill_group()
+                # Politely first, as Ctrl-C in a terminal: the run's `except KeyboardInterrupt`
+                # may save its work; whatever is still running after the grace is killed.
+                interrupted_at = now if role == "child" and interrupt_group(handle) else float("-inf")
             wait = 0.05 if ended.returncode is None else 0.02
             for key, _ in sel.select(timeout=wait):
                 fd = key.fd
@@ -329,6 +337,15 @@ def watch(run: Started, limits: protocol.Limits, emit: Emit | None, forward_chil
     ended.dropped_bytes = streams[out_r].dropped + streams[err_r].dropped
     ended.truncated = ended.dropped_bytes > 0
     return ended
+
+
+def interrupt_group(handle: Handle) -> bool:
+    """SIGINT to the run's process group (what a terminal's Ctrl-C does); False if gone."""
+    try:
+        os.killpg(handle.pid, signal.SIGINT)
+        return True
+    except (ProcessLookupError, PermissionError, OSError):
+        return False
 
 
 MEMORY_MARKERS = ("MemoryError", "OutOfMemoryError", "can't allocate memory", "CUDA out of memory",

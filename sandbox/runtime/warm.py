@@ -36,8 +36,9 @@ def warm_up() -> dict[str, Any]:
 
     import torch
 
-    torch.set_num_threads(1)  # before any op: see the module docstring
-    torch.set_num_interop_threads(1)
+    # Before any op: see the module docstring. The inter-op pool is left alone: it starts
+    # lazily, and a learner's own set_num_interop_threads must still work in a run.
+    torch.set_num_threads(1)
     skipped: dict[str, str] = {}
     for name in WARM_MODULES + OPTIONAL_MODULES:
         try:

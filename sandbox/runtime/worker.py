@@ -34,6 +34,7 @@ from sandbox.isolation.environment import worker_environ
 from sandbox.isolation.report import for_run, isolation_report
 from sandbox.runtime.cleanup import remove_tree
 from sandbox.runtime.cold import ColdLauncher
+from sandbox.runtime import runenv, runplan
 from sandbox.runtime.supervise import Emit, Ended, Launcher, Started, classify, launch, watch
 
 def judge_limits(limits: protocol.Limits) -> protocol.Limits:
@@ -48,7 +49,9 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
     """Run one request to its final event."""
     started = time.monotonic()
     run_id = req.run_id
-    private_dir = tempfile.mkdtemp(prefix="pytorch-tutor-")
+    # Short: the run's TMPDIR lives here, and multiprocessing's socket paths under it must
+    # fit in 107 bytes (sandbox/runtime/runenv.py).
+    private_dir = tempfile.mkdtemp(prefix="pytorch-tutor-", dir=runenv.short_tmp_base())
     workdir = req.workdir or os.path.join(private_dir, "work")
     # A directory this request creates is this request's to delete (the engine's per-run
     # directories included); one that already existed belongs to the caller.
@@ -71,7 +74,10 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
                 "limits": req.limits.to_dict(), "device": req.device, "setup": req.setup}
         child_job = dict(base, role="child", file=os.path.abspath(req.file), checks=req.checks,
                          probe_path=os.path.join(out_dir, "probe.pt"), out_dir=out_dir)
+        notes = runplan.before("child", req, child_job, private_dir)
         emit({"type": "started", "run_id": run_id})
+        for note in notes:
+            emit({"type": "log", "level": "note", "message": note})
         judge: Started | None = None
         if req.kind == "check":
             # Started now, so that its set-up and the reference solution run while the
@@ -81,6 +87,7 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
                              probe_path=child_job["probe_path"], source_path=source_path,
                              source=_read_text(source_path), limits=judge_limits(req.limits).to_dict(),
                              device="cpu", learner_device=req.device)
+            runplan.before("judge", req, judge_job, private_dir)
         prepared = time.monotonic()
         child = launch(launcher, "child", child_job)
         if req.kind == "check":
@@ -98,8 +105,12 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
             raise
         for event in ended.internal:
             if event.get("type") == "log":
-                emit({"type": "log", "level": str(event.get("level", "info")), "message": str(event.get("message", ""))[:2000]})
+                level = str(event.get("level", "info"))
+                level = "info" if level == "note" else level  # notes are the worker's own (#20): never forged
+                emit({"type": "log", "level": level, "message": str(event.get("message", ""))[:2000]})
         outcome, detail = classify(ended, req.kind)
+        for note in runplan.after(req, child_job):
+            emit({"type": "log", "level": "note", "message": note})
         checks: list[protocol.CheckResult] = []
         error = ""
         judge_ms = 0.0
@@ -344,9 +355,11 @@ def clean_start(argv: list[str]) -> None:
     else: a forked learner process can read the environment its process was *exec'd* with
     (``/proc/self/environ``), whatever ``os.environ`` says later. No-op when already clean."""
     wanted = worker_environ(os.environ)
+    wanted.update(runenv.passing(os.environ))  # torch's debug variables reach runs (#20)
     if dict(os.environ) != wanted:
         sys.stdout.flush()
-        os.execve(sys.executable, [sys.executable, "-m", "sandbox.runtime.worker", *argv], wanted)
+        os.execve(sys.executable, [sys.executable, "-m", "sandbox.runtime.worker", *argv,
+                                   *runenv.dropped_arg(os.environ)], wanted)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -357,6 +370,8 @@ def main(argv: list[str] | None = None) -> None:
 
     argv = list(argv or [])
     clean_start(argv)
+    argv = runenv.take_dropped_arg(argv)  # names of the user's variables clean_start left out
+    runenv.capture_user_environ()
     args = parse_args(argv)
     mode = args.mode or default_mode()
     extra: dict[str, Any] = {}
