@@ -21,6 +21,9 @@ class Context:
     python: str | None = None
     device: str = "auto"
     builtin_lessons: bool = True
+    #: Run code in the user's shared warm worker daemon (tutor/workerd) rather than in a
+    #: worker of this process's own (the CLI sets it unless --no-worker; the TUI does not).
+    use_worker: bool = False
 
     @cached_property
     def paths(self) -> Paths:
@@ -28,7 +31,13 @@ class Context:
 
     @cached_property
     def course(self) -> Course:
-        return load_course([Path(d) for d in self.lesson_dirs], include_builtin=self.builtin_lessons)
+        from tutor.coursecache import load_cached
+        from tutor.course.loader import builtin_lessons_dir
+
+        extra = [Path(d) for d in self.lesson_dirs]
+        dirs = ([builtin_lessons_dir()] if self.builtin_lessons else []) + extra
+        return load_cached(dirs, self.paths.data / "cache",
+                           lambda: load_course(extra, include_builtin=self.builtin_lessons))
 
     @cached_property
     def progress(self) -> Progress:
@@ -50,6 +59,11 @@ class Context:
 
     @cached_property
     def engine(self) -> Any:
+        if self.use_worker:
+            from tutor.workerd.client import RemoteEngine
+
+            return RemoteEngine(python=self.python, device=self.resolved_device, runs_dir=self.paths.runs_dir,
+                                recorder=self.recorder, on_wait=_say_waiting)
         from tutor.engine import Engine
 
         return Engine(python=self.python, device=self.resolved_device, runs_dir=self.paths.runs_dir,
@@ -72,3 +86,10 @@ class Context:
             self.engine.close()
         if "recorder" in self.__dict__:
             self.recorder.close()
+
+
+def _say_waiting(position: int) -> None:
+    import sys
+
+    ahead = "another request" if position <= 1 else f"{position} other requests"
+    print(f"pytorch-tutor: the shared worker is busy with {ahead}; waiting…", file=sys.stderr, flush=True)

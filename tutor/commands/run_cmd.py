@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
 from sandbox.protocol import RunRequest
-from tutor.display import print_result
 from tutor.engine import limits_for
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -37,10 +34,9 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
     request = RunRequest(kind="run", file=str(path.resolve()), limits=limits_for(args.timeout),
                          seed=args.seed if args.seed is not None else random.randrange(1, 2**31),
                          device=ctx.resolved_device)
-    result = ctx.engine.submit(request)
-    if args.json:
-        json.dump(result.to_json("run"), sys.stdout, indent=2, ensure_ascii=False)
-        print()
-    else:
-        print_result(result, "run")
+    from tutor.commands.check_cmd import print_outcome
+    from tutor.failfast import syntax_error
+
+    result = syntax_error(path, ctx.python) or ctx.engine.submit(request)
+    print_outcome(result, "run", args.json)
     return {"pass": 0, "fail": 1}.get(result.status, 2)

@@ -104,7 +104,7 @@ def spawn(python: str, device: str, sock: Path, idle_s: float) -> subprocess.Pop
     env = dict(os.environ)
     paths = [tutor_parent(), sandbox_parent()]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths)) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    log = open(log_path(key, base), "ab")
+    log = os.fdopen(os.open(log_path(key, base), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "tutor.workerd.server", "--python", python, "--device", device,

@@ -25,11 +25,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tutor.engine import EngineError
+
 RUNTIME_ENV = "PYTORCH_TUTOR_RUNTIME_DIR"
 SOCKET_GLOB = "worker-*.sock"
 
 
-class RuntimeDirError(RuntimeError):
+class RuntimeDirError(EngineError):
     """The runtime folder cannot be used safely (someone else's, or not a folder)."""
 
 
