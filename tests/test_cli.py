@@ -36,7 +36,7 @@ def solution_file(tmp_path: Path, ref: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("command", ["list", "show", "check", "run", "lint", "doctor", "schema", "bench", "replay", "progress"])
+@pytest.mark.parametrize("command", ["list", "show", "check", "watch", "run", "lint", "doctor", "schema", "bench", "replay", "progress", "worker"])
 def test_every_command_has_help(command: str) -> None:
     proc = cli(command, "--help")
     assert proc.returncode == 0

@@ -160,10 +160,10 @@ def _ask_to_stop(chan: Channel) -> None:
 
 
 def _wait_gone(sock: Path, pid: Any, timeout: float = 10.0) -> None:
+    """Until the stopping daemon has given up its socket (or its process is gone)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        alive = isinstance(pid, int) and _pid_alive(pid)
-        if not alive:
+        if not sock.exists() or not (isinstance(pid, int) and _pid_alive(pid)):
             return
         time.sleep(0.02)
 

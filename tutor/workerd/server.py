@@ -103,14 +103,19 @@ class Daemon:
                 if self._stop.is_set():
                     break
                 raise
+            if self._stop.is_set():
+                conn.close()
+                break
             threading.Thread(target=self._serve_client, args=(conn,), daemon=True).start()
         self._shutdown()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._listener is not None:
+        if self._listener is not None and self._socket_is_ours():
             try:  # wakes the accept() in serve_forever at once
-                self._listener.shutdown(socket.SHUT_RDWR)
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as poke:
+                    poke.settimeout(0.5)
+                    poke.connect(str(self.socket_path))
             except OSError:
                 pass
 
