@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.table import Table
 
-from tutor.display import console
+from tutor.plain import plain_console as console  # no trailing blanks; no 80-column wrap in a pipe
 
 
 def register(sub: Any) -> None:

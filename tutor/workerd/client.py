@@ -194,6 +194,22 @@ class RemoteEngine(Engine):
         self.daemon: dict[str, Any] = {}
         self._chan: Channel | None = None
 
+    def connect_if_running(self) -> bool:
+        """Connect to this interpreter + device's daemon if one runs; never starts one."""
+        with self._start_lock:
+            if self._chan is not None:
+                return True
+            try:
+                base = ensure_private_dir(self.runtime or runtime_dir())
+                chan, hello = _connect(socket_path(worker_key(self.python, self.device, sandbox_parent()), base))
+            except (OSError, EngineError):
+                return False
+            if not _compatible(hello):
+                chan.close()
+                return False
+            self._chan, self.daemon = chan, hello
+            return True
+
     def start(self) -> None:
         """Connect (starting the daemon if needed) and wait until its worker is warm."""
         with self._start_lock:

@@ -103,7 +103,7 @@ def code_fingerprint() -> str:
         pass
     parts = []
     for root in roots:
-        files = sorted(root.glob("*.py")) if root.is_dir() else [root]
+        files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
         for f in files:
             try:
                 st = f.stat()
