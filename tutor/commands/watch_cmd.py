@@ -20,9 +20,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from rich.padding import Padding
 from rich.text import Text
 
-from tutor.display import console, safe_text
+from tutor.display import safe_text
+from tutor.plain import plain_console as console
 
 #: Lines of a traceback shown in a compact verdict (the end of it says what went wrong).
 TRACEBACK_LINES = 6
@@ -71,6 +73,18 @@ def next_exercise(ctx: Any, current: Any) -> Any | None:
         if runnable(ctx, ex):
             return ex
     return None
+
+
+def saved_at(path: Path) -> float:
+    """When ``path`` was written, on the ``time.monotonic()`` clock: the wait shown after a
+    save counts from the save itself, not from when the change was noticed."""
+    now = time.monotonic()
+    try:
+        age = time.time() - path.stat().st_mtime
+    except OSError:
+        return now
+    # A file copied in with an old mtime (or a clock step) is timed from when it was noticed.
+    return now - age if 0.0 <= age <= 60.0 else now
 
 
 def runnable(ctx: Any, exercise: Any) -> bool:
@@ -152,10 +166,10 @@ class Watch:
             if check.status == "pass":
                 continue
             mark, style = marks.get(check.status, ("?", ""))
-            lines = safe_text(check.message).splitlines() or [""]
-            self.say(Text.assemble((f"  {mark} ", f"bold {style}"), (check.name, "bold"), "  ", lines[0]))
-            for row in lines[1:MESSAGE_LINES]:
-                self.say(Text("      " + row))
+            self.say(Text.assemble((f"  {mark} ", f"bold {style}"), (check.name, "bold")))
+            lines = safe_text(check.message).splitlines()[:MESSAGE_LINES]
+            if lines:
+                self.say(Padding(Text("\n".join(lines)), (0, 0, 0, 6)))
 
     def hint(self, exercise: Any) -> None:
         level = self.hint_level.get(exercise.ref, 0)
@@ -205,7 +219,7 @@ class Watch:
                     sources: list[Any] = [watcher.fileno()] + ([keys.fd] if not keys.closed else [])
                     ready, _, _ = select.select(sources, [], [])
                     if watcher.fileno() in ready:
-                        since = time.monotonic()
+                        since = saved_at(path)
                         watcher.drain()
                         result = self.check(exercise, path, since)
                         move = result is not None and result.status == "pass"
