@@ -189,3 +189,21 @@ def test_an_exercise_that_needs_a_gpu_says_so_on_cpu(monkeypatch: pytest.MonkeyP
     report = json.loads(cli("lint", str(fixtures), "--json").stdout)
     (exercise,) = report["lessons"][0]["exercises"]
     assert exercise["solution"] == "skip" and exercise["starter"] == "skip" and report["ok"]
+
+
+def test_every_shipped_folder_is_a_listed_package() -> None:
+    # setuptools warns "Package would be ignored" about any folder of shipped files that is
+    # not listed in [tool.setuptools] packages (the chapter folders and tutor/schema too).
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    wanted = set()
+    for top, name in (("tutor", "tutor"), ("sandbox", "sandbox"), ("lessons", "pytorch_tutor_lessons")):
+        for folder in [ROOT / top, *(p for p in (ROOT / top).rglob("*") if p.is_dir())]:
+            rel = folder.relative_to(ROOT / top).parts
+            if any(part.startswith((".", "_")) for part in rel):
+                continue
+            if any(f.is_file() and not f.name.endswith(".pyc") for f in folder.iterdir()):
+                wanted.add(".".join((name, *rel)))
+    assert not wanted - listed, f"add to [tool.setuptools] packages: {sorted(wanted - listed)}"
