@@ -2,7 +2,9 @@
 """Run pytorch-tutor from a fresh clone with nothing but Python 3.11+.
 
     python3 start.py [ARGS...]     open the tutor (ARGS go to `pytorch-tutor`)
-    python3 start.py test [ARGS]   run the whole test suite (ARGS go to pytest)
+    python3 start.py test [ARGS]   run the whole test suite (ARGS go to pytest); with no ARGS
+                                   it runs in parallel (pytest-xdist, one process per core;
+                                   tmux and timing tests stay in one group, in order)
 
 On first use it creates `.venv/` next to this file and installs the project with its test
 dependencies into it (`pip install -e .[dev]`; torch and torchvision are several GB). It
@@ -22,6 +24,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".pytorch-tutor-installed"
 MIN_PYTHON = (3, 11)
+#: pytest options for the whole suite: parallel on every core (pytest-xdist is a dev extra).
+PARALLEL = ["-n", "auto", "--dist", "loadgroup"]
 
 
 def venv_python() -> Path:
@@ -55,7 +59,7 @@ def ensure_environment() -> Path:
 def main(argv: list[str]) -> int:
     python = ensure_environment()
     if argv[:1] == ["test"]:
-        command = [str(python), "-m", "pytest", *argv[1:]]
+        command = [str(python), "-m", "pytest", *(argv[1:] or PARALLEL)]
     else:
         command = [str(python), "-m", "tutor", *argv]
     os.chdir(ROOT)

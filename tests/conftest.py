@@ -53,3 +53,69 @@ def subprocess_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
+
+
+# --- markers and parallel runs ----------------------------------------------------------------
+#
+# Every test in a module that starts subprocesses (the CLI, a sandbox worker, tmux, pip) is
+# marked `subprocess`, so `-m "not subprocess"` is the quick in-process run. Which modules
+# do is read from their source (a call of subprocess/Popen, the CLI helper, a real Engine or
+# RemoteEngine); a test that starts one without that mark is named at the end of the run
+# (a warning from `_spawn_watch`), so the marks stay true as tests change.
+# Under pytest-xdist (`python3 start.py test` uses it when installed), tests that drive tmux
+# or time a real launch run in one group, one after another, on one worker.
+
+import re as _re
+
+_SPAWNS = _re.compile(r"\bsubprocess\.(run|Popen|check_output|check_call)\b|\bpexpect\b|\btutor_cmd\(|"
+                      r"(?<![A-Za-z])Engine\(|RemoteEngine\(|\bbench\.(launch_once|measure)\(|"
+                      r"\bos\.fork\(|\bpty\.spawn\(")
+_SERIAL_MARKS = ("tmux",)
+_SERIAL_MODULES = ("test_ui_bench.py",)
+_spawn_cache: dict[str, bool] = {}
+
+
+def _module_spawns(path: Path) -> bool:
+    key = str(path)
+    if key not in _spawn_cache:
+        try:
+            _spawn_cache[key] = bool(_SPAWNS.search(path.read_text(encoding="utf-8")))
+        except OSError:
+            _spawn_cache[key] = False
+    return _spawn_cache[key]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.fspath))
+        if _module_spawns(path) or any(item.get_closest_marker(m) for m in ("worker", "tmux", "slow")):
+            item.add_marker(pytest.mark.subprocess)
+        if path.name in _SERIAL_MODULES or any(item.get_closest_marker(m) for m in _SERIAL_MARKS):
+            item.add_marker(pytest.mark.xdist_group("serial"))
+
+
+@pytest.fixture(autouse=True)
+def _spawn_watch(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Notes a test that starts a process without the `subprocess` mark."""
+    if request.node.get_closest_marker("subprocess"):
+        yield
+        return
+    import subprocess
+
+    started: list[str] = []
+    original = subprocess.Popen.__init__
+
+    def watched(self: object, *args: object, **kwargs: object) -> None:
+        started.append(str(args[0] if args else kwargs.get("args"))[:80])
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", watched)
+    yield
+    if started:
+        import warnings
+
+        warnings.warn(UnmarkedSpawn(f"started a process without the `subprocess` mark: {started[0]}"))
+
+
+class UnmarkedSpawn(pytest.PytestWarning):
+    """A test started a process but is not marked `subprocess` (see tests/conftest.py)."""
