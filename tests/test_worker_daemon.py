@@ -408,3 +408,37 @@ def test_channel_survives_split_lines() -> None:
     a.close()
     assert chan.recv(timeout=1) is None
     chan.close()
+
+
+def test_an_unusable_runtime_folder_falls_back_to_a_worker_of_its_own(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("PYTORCH_TUTOR_RUNTIME_DIR", str(blocker))
+
+    class OwnEngine(FakeEngine):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__()
+            self.kwargs = kwargs
+
+        def _submit(self, request: RunRequest, on_event: Any = None) -> RunResult:
+            return self.submit(request, on_event or (lambda e: None))
+
+    monkeypatch.setattr(client, "Engine", OwnEngine)
+    notices: list[str] = []
+    engine = client.RemoteEngine(on_notice=notices.append)
+    try:
+        assert engine.submit(request(tmp_path)).status == "pass"
+        assert engine.submit(request(tmp_path)).status == "pass"
+    finally:
+        engine.close()
+    assert len(notices) == 1 and "not a folder" in notices[0] and "running without it" in notices[0]
+    assert isinstance(engine.fallback, OwnEngine) and len(engine.fallback.files) == 2
+
+
+def test_each_interpreter_and_device_has_its_own_worker() -> None:
+    here = sandbox_parent()
+    keys = {worker_key(sys.executable, "cpu", here), worker_key(sys.executable, "cuda", here),
+            worker_key("/usr/bin/python3", "cpu", here), worker_key(sys.executable, "cpu", "/elsewhere")}
+    assert len(keys) == 4
+    assert worker_key(sys.executable, "cpu", here) == worker_key(sys.executable, "cpu", here)

@@ -63,7 +63,7 @@ class Context:
             from tutor.workerd.client import RemoteEngine
 
             return RemoteEngine(python=self.python, device=self.resolved_device, runs_dir=self.paths.runs_dir,
-                                recorder=self.recorder, on_wait=_say_waiting)
+                                recorder=self.recorder, on_wait=_say_waiting, on_notice=_say)
         from tutor.engine import Engine
 
         return Engine(python=self.python, device=self.resolved_device, runs_dir=self.paths.runs_dir,
@@ -88,8 +88,12 @@ class Context:
             self.recorder.close()
 
 
-def _say_waiting(position: int) -> None:
+def _say(message: str) -> None:
     import sys
 
+    print(f"pytorch-tutor: {message}", file=sys.stderr, flush=True)
+
+
+def _say_waiting(position: int) -> None:
     ahead = "another request" if position <= 1 else f"{position} other requests"
-    print(f"pytorch-tutor: the shared worker is busy with {ahead}; waiting…", file=sys.stderr, flush=True)
+    _say(f"the shared worker is busy with {ahead}; waiting…")

@@ -25,7 +25,7 @@ from sandbox.protocol import RunRequest, RunResult
 from tutor.engine import START_TIMEOUT_S, Engine, EngineError, sandbox_parent
 from tutor.workerd import DAEMON_VERSION
 from tutor.workerd.channel import Channel
-from tutor.workerd.runtime import (SOCKET_GLOB, code_fingerprint, ensure_private_dir, lock_path, log_path,
+from tutor.workerd.runtime import (SOCKET_GLOB, RuntimeDirError, code_fingerprint, ensure_private_dir, lock_path, log_path,
                                    peer_uid, runtime_dir, socket_path, worker_key)
 
 IDLE_ENV = "PYTORCH_TUTOR_WORKER_IDLE"
@@ -33,7 +33,12 @@ IDLE_ENV = "PYTORCH_TUTOR_WORKER_IDLE"
 SPAWN_TIMEOUT_S = 20.0
 
 
-class DaemonRefused(EngineError):
+class DaemonUnavailable(EngineError):
+    """The shared worker cannot be used here (unsafe runtime folder, refused, will not
+    start): the command runs in a worker of its own instead."""
+
+
+class DaemonRefused(DaemonUnavailable):
     pass
 
 
@@ -120,7 +125,10 @@ def connect_or_spawn(python: str, device: str, idle_s: float | None = None,
                      base: Path | None = None) -> tuple[Channel, dict[str, Any]]:
     """A connection to this interpreter + device's daemon, started first if need be. A
     daemon from other code (an upgrade, a changed checkout) is stopped and replaced."""
-    base = ensure_private_dir(base or runtime_dir())
+    try:
+        base = ensure_private_dir(base or runtime_dir())
+    except RuntimeDirError as exc:
+        raise DaemonUnavailable(str(exc)) from None
     key = worker_key(python, device, sandbox_parent())
     sock = socket_path(key, base)
     with _locked(lock_path(key, base)):
@@ -146,8 +154,7 @@ def connect_or_spawn(python: str, device: str, idle_s: float | None = None,
             if proc.poll() is not None:
                 break
             time.sleep(0.02)
-    raise EngineError(f"the worker daemon did not start (see {log_path(key, base)}); "
-                      f"`--no-worker` runs without it")
+    raise DaemonUnavailable(f"the worker daemon did not start (see {log_path(key, base)})")
 
 
 def _ask_to_stop(chan: Channel) -> None:
@@ -186,9 +193,13 @@ class RemoteEngine(Engine):
 
     def __init__(self, python: str | None = None, device: str = "cpu", runs_dir: Path | None = None,
                  recorder: Any = None, on_wait: Callable[[int], None] | None = None,
-                 idle_s: float | None = None, runtime: Path | None = None) -> None:
+                 idle_s: float | None = None, runtime: Path | None = None,
+                 on_notice: Callable[[str], None] | None = None) -> None:
         super().__init__(python=python, device=device, runs_dir=runs_dir, recorder=recorder)
         self.on_wait = on_wait
+        self.on_notice = on_notice
+        #: The engine of this process's own, once the shared worker proved unusable.
+        self.fallback: Engine | None = None
         self.idle_s = idle_s
         self.runtime = runtime
         self.daemon: dict[str, Any] = {}
@@ -213,12 +224,24 @@ class RemoteEngine(Engine):
     def start(self) -> None:
         """Connect (starting the daemon if needed) and wait until its worker is warm."""
         with self._start_lock:
+            if self.fallback is not None:
+                self.fallback.start()
+                self.hello = self.fallback.hello
+                return
             if self._chan is not None and self.hello:
                 return
             self._set_state("warming")
             try:
                 if self._chan is None:
-                    self._chan, self.daemon = connect_or_spawn(self.python, self.device, self.idle_s, self.runtime)
+                    try:
+                        self._chan, self.daemon = connect_or_spawn(self.python, self.device, self.idle_s,
+                                                                   self.runtime)
+                    except DaemonUnavailable as exc:
+                        self._fall_back(str(exc))
+                        self.fallback.start()  # type: ignore[union-attr]
+                        self.hello = self.fallback.hello  # type: ignore[union-attr]
+                        self._set_state("ready")
+                        return
                 self._chan.send({"type": "ready"})
                 reply = self._recv_skipping(time.monotonic() + START_TIMEOUT_S + 30, "ready")
             except (OSError, TimeoutError, EngineError) as exc:
@@ -237,6 +260,11 @@ class RemoteEngine(Engine):
             self.hello = dict(reply.get("worker") or {})
             self._set_state("ready")
 
+    def _fall_back(self, why: str) -> None:
+        if self.on_notice is not None:
+            self.on_notice(f"the shared worker is unavailable ({why}); running without it")
+        self.fallback = Engine(python=self.python, device=self.device, runs_dir=self.runs_dir)
+
     def _recv_skipping(self, deadline: float, wanted: str) -> dict[str, Any] | None:
         assert self._chan is not None
         while True:
@@ -254,13 +282,18 @@ class RemoteEngine(Engine):
         self._drop()
 
     def is_alive(self) -> bool:
-        return self._chan is not None
+        return self._chan is not None or (self.fallback is not None and self.fallback.is_alive())
 
     def close(self) -> None:
         self._drop()
+        if self.fallback is not None:
+            self.fallback.close()
         self._set_state("stopped")
 
     def cancel(self) -> None:
+        if self.fallback is not None:
+            self.fallback.cancel()
+            return
         chan = self._chan
         if chan is not None:
             try:
@@ -272,6 +305,8 @@ class RemoteEngine(Engine):
         with self._lock:
             try:
                 self.start()
+                if self.fallback is not None:
+                    return self.fallback.wait_ready(timeout)
                 assert self._chan is not None
                 self._chan.send({"type": "ping"})
                 reply = self._recv_skipping(time.monotonic() + timeout, "pong")
@@ -306,6 +341,10 @@ class RemoteEngine(Engine):
         result = RunResult()
         try:
             self.start()
+            if self.fallback is not None:
+                result = self.fallback._submit(request, on_event)
+                self.hello = self.fallback.hello
+                return result, True
             assert self._chan is not None
             self._chan.send(request.to_dict())
         except EngineError as exc:
