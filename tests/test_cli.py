@@ -207,3 +207,31 @@ def test_every_shipped_folder_is_a_listed_package() -> None:
             if any(f.is_file() and not f.name.endswith(".pyc") for f in folder.iterdir()):
                 wanted.add(".".join((name, *rel)))
     assert not wanted - listed, f"add to [tool.setuptools] packages: {sorted(wanted - listed)}"
+
+
+def test_list_in_a_pipe_has_no_trailing_blanks_and_no_wrapped_titles() -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}  # as in a plain pipe
+    proc = subprocess.run([sys.executable, "-m", "tutor", "list"], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines and all(line == line.rstrip() for line in lines)
+    titles = {ex.ref: ex.title for ex in load_course().exercises}
+    long_ref, long_title = max(titles.items(), key=lambda kv: len(kv[0]) + len(kv[1]))
+    assert any(long_ref in line and line.rstrip().endswith(long_title) for line in lines), \
+        "each exercise stays on one line"
+
+
+def test_doctor_caches_the_probe_and_reads_at_80_columns(tmp_path: Path) -> None:
+    first = json.loads(cli("doctor", "--json").stdout)
+    second = json.loads(cli("doctor", "--json").stdout)
+    assert first["environment"]["torch"] == second["environment"]["torch"]
+    assert second["environment_cached"] is True
+    env = dict(__import__("os").environ, COLUMNS="80")
+    text = subprocess.run([sys.executable, "-m", "tutor", "doctor"], capture_output=True, text=True, timeout=180,
+                          cwd=ROOT, env=env).stdout
+    lines = text.splitlines()
+    assert any(line.startswith("sandbox: ") and "isolation" in line for line in lines)
+    assert all(len(line) <= 80 and line == line.rstrip() for line in lines), text

@@ -396,7 +396,11 @@ class RemoteEngine(Engine):
 
 
 def daemon_sockets(base: Path | None = None) -> list[Path]:
+    """This user's daemon sockets (an unsafe runtime folder raises ``RuntimeDirError``)."""
     base = base or runtime_dir()
+    if not base.exists():
+        return []
+    ensure_private_dir(base)
     try:
         return sorted(base.glob(SOCKET_GLOB))
     except OSError:
