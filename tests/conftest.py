@@ -29,9 +29,13 @@ def worker_runtime_dir() -> Iterator[Path]:
 
 
 @pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
+def isolated_dirs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
                   worker_runtime_dir: Path) -> dict[str, Path]:
-    base = tmp_path_factory.mktemp("tutor-home")
+    # Short, under /tmp: learner code in these folders may create Unix sockets (DataLoader
+    # workers, DDP), whose paths the kernel limits to ~100 bytes; pytest's own tmp paths
+    # (longer still under xdist: .../popen-gw0/...) leave too little room.
+    base = Path(tempfile.mkdtemp(prefix="pt-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(base, ignore_errors=True))
     workspace = base / "workspace"
     data = base / "data"
     monkeypatch.setenv("PYTORCH_TUTOR_WORKSPACE", str(workspace))
@@ -62,16 +66,18 @@ def subprocess_env() -> dict[str, str]:
 # do is read from their source (a call of subprocess/Popen, the CLI helper, a real Engine or
 # RemoteEngine); a test that starts one without that mark is named at the end of the run
 # (a warning from `_spawn_watch`), so the marks stay true as tests change.
-# Under pytest-xdist (`python3 start.py test` uses it when installed), tests that drive tmux
-# or time a real launch run in one group, one after another, on one worker.
+# `python3 start.py test` runs everything but the `serial` tests in parallel (pytest-xdist),
+# then the `serial` ones alone; under a plain `-n` they at least share one xdist group.
 
 import re as _re
 
 _SPAWNS = _re.compile(r"\bsubprocess\.(run|Popen|check_output|check_call)\b|\bpexpect\b|\btutor_cmd\(|"
                       r"(?<![A-Za-z])Engine\(|RemoteEngine\(|\bbench\.(launch_once|measure)\(|"
                       r"\bos\.fork\(|\bpty\.spawn\(")
+#: Tests that drive a terminal in real time or hold a time budget: `serial` (start.py runs
+#: them after the parallel part, alone, so a busy neighbour cannot make them flake).
 _SERIAL_MARKS = ("tmux",)
-_SERIAL_MODULES = ("test_ui_bench.py",)
+_SERIAL_MODULES = ("test_ui_bench.py", "test_curriculum.py")
 _spawn_cache: dict[str, bool] = {}
 
 
@@ -91,6 +97,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if _module_spawns(path) or any(item.get_closest_marker(m) for m in ("worker", "tmux", "slow")):
             item.add_marker(pytest.mark.subprocess)
         if path.name in _SERIAL_MODULES or any(item.get_closest_marker(m) for m in _SERIAL_MARKS):
+            item.add_marker(pytest.mark.serial)
             item.add_marker(pytest.mark.xdist_group("serial"))
 
 

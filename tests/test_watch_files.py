@@ -72,8 +72,11 @@ def test_watch_starts_where_the_learner_is_and_moves_on() -> None:
     assert starting_point(ctx, order[-1]).ref == order[-1]
 
 
-def test_plain_output_has_no_trailing_blanks_and_no_guessed_wrap(tmp_path: Path) -> None:
+def test_plain_output_has_no_trailing_blanks_and_no_guessed_wrap(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from rich.table import Table
+
+    monkeypatch.delenv("COLUMNS", raising=False)  # a plain pipe: no width given
 
     out_path = tmp_path / "out.txt"
     with out_path.open("w") as f:

@@ -191,7 +191,7 @@ def test_a_daemon_from_other_code_is_stopped_and_replaced(runtime: Path, tmp_pat
     old, old_thread = start_daemon(runtime, fingerprint="from-an-older-version")
     spawned: list[Daemon] = []
 
-    def fake_spawn(python: str, device: str, sock: Path, idle_s: float) -> Any:
+    def fake_spawn(python: str, device: str, sock: Path, idle_s: float, data_dir: Any = None) -> Any:
         new, _ = start_daemon(runtime)
         spawned.append(new)
 

@@ -63,7 +63,8 @@ class Context:
             from tutor.workerd.client import RemoteEngine
 
             return RemoteEngine(python=self.python, device=self.resolved_device, runs_dir=self.paths.runs_dir,
-                                recorder=self.recorder, on_wait=_say_waiting, on_notice=_say)
+                                recorder=self.recorder, on_wait=_say_waiting, on_notice=_say,
+                                data_dir=self.paths.data)
         from tutor.engine import Engine
 
         return Engine(python=self.python, device=self.resolved_device, runs_dir=self.paths.runs_dir,

@@ -102,7 +102,7 @@ def _locked(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def spawn(python: str, device: str, sock: Path, idle_s: float) -> subprocess.Popen[bytes]:
+def spawn(python: str, device: str, sock: Path, idle_s: float, data_dir: Path | None = None) -> subprocess.Popen[bytes]:
     """Start a daemon in the background: its own session, output to its log file."""
     base = sock.parent
     key = sock.name[len("worker-"):-len(".sock")]
@@ -113,7 +113,7 @@ def spawn(python: str, device: str, sock: Path, idle_s: float) -> subprocess.Pop
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "tutor.workerd.server", "--python", python, "--device", device,
-             "--socket", str(sock), "--idle", str(idle_s)],
+             "--socket", str(sock), "--idle", str(idle_s), *(["--data-dir", str(data_dir)] if data_dir else [])],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True,
             close_fds=True, cwd="/",
         )
@@ -122,7 +122,7 @@ def spawn(python: str, device: str, sock: Path, idle_s: float) -> subprocess.Pop
 
 
 def connect_or_spawn(python: str, device: str, idle_s: float | None = None,
-                     base: Path | None = None) -> tuple[Channel, dict[str, Any]]:
+                     base: Path | None = None, data_dir: Path | None = None) -> tuple[Channel, dict[str, Any]]:
     """A connection to this interpreter + device's daemon, started first if need be. A
     daemon from other code (an upgrade, a changed checkout) is stopped and replaced."""
     try:
@@ -141,7 +141,7 @@ def connect_or_spawn(python: str, device: str, idle_s: float | None = None,
                 return chan, hello
             _ask_to_stop(chan)
             _wait_gone(sock, hello.get("pid"))
-        proc = spawn(python, device, sock, idle_seconds(idle_s))
+        proc = spawn(python, device, sock, idle_seconds(idle_s), data_dir)
         deadline = time.monotonic() + SPAWN_TIMEOUT_S
         while time.monotonic() < deadline:
             try:
@@ -194,8 +194,9 @@ class RemoteEngine(Engine):
     def __init__(self, python: str | None = None, device: str = "cpu", runs_dir: Path | None = None,
                  recorder: Any = None, on_wait: Callable[[int], None] | None = None,
                  idle_s: float | None = None, runtime: Path | None = None,
-                 on_notice: Callable[[str], None] | None = None) -> None:
+                 on_notice: Callable[[str], None] | None = None, data_dir: Path | None = None) -> None:
         super().__init__(python=python, device=device, runs_dir=runs_dir, recorder=recorder)
+        self.data_dir = data_dir
         self.on_wait = on_wait
         self.on_notice = on_notice
         #: The engine of this process's own, once the shared worker proved unusable.
@@ -235,7 +236,7 @@ class RemoteEngine(Engine):
                 if self._chan is None:
                     try:
                         self._chan, self.daemon = connect_or_spawn(self.python, self.device, self.idle_s,
-                                                                   self.runtime)
+                                                                   self.runtime, self.data_dir)
                     except DaemonUnavailable as exc:
                         self._fall_back(str(exc))
                         self.fallback.start()  # type: ignore[union-attr]

@@ -310,14 +310,26 @@ class Daemon:
                     return
 
 
+def _engine(python: str, device: str, data_dir: str | None) -> Engine:
+    """The daemon's engine; given the data dir where the engine takes one (its private
+    sandbox copy and worker log live there)."""
+    import inspect
+
+    if data_dir and "data_dir" in inspect.signature(Engine).parameters:
+        return Engine(python=python, device=device, data_dir=Path(data_dir))  # type: ignore[call-arg]
+    return Engine(python=python, device=device)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tutor.workerd.server")
     parser.add_argument("--python", required=True)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--socket", required=True)
     parser.add_argument("--idle", type=float, default=DEFAULT_IDLE_S, help="seconds without a client before exiting")
+    parser.add_argument("--data-dir", help="the user data dir of the client that started it (engine logs)")
     args = parser.parse_args(argv)
-    daemon = Daemon(args.python, args.device, Path(args.socket), idle_s=args.idle)
+    daemon = Daemon(args.python, args.device, Path(args.socket), idle_s=args.idle,
+                    engine=_engine(args.python, args.device, args.data_dir))
     signal.signal(signal.SIGTERM, lambda *_: daemon.stop())
     signal.signal(signal.SIGINT, lambda *_: daemon.stop())
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
