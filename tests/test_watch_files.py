@@ -108,3 +108,10 @@ def test_long_comments_wrap_as_comments() -> None:
     assert " ".join(l.strip()[2:] for l in comment_lines).split() == ["word"] * 30 + ["why"] * 25
     assert wrap_code_comments("s = '# not a comment, a string that is long enough to pass the width'\n", 30) \
         == "s = '# not a comment, a string that is long enough to pass the width'\n"
+
+
+def test_the_course_cache_finds_the_same_builtin_lessons_as_the_loader() -> None:
+    from tutor.course.loader import builtin_lessons_dir
+    from tutor import coursecache
+
+    assert coursecache.builtin_lessons_dir().resolve() == builtin_lessons_dir().resolve()

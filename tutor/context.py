@@ -8,7 +8,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tutor.course.loader import load_course
 from tutor.course.model import Course, Exercise
 from tutor.paths import Paths
 from tutor.progress import Progress
@@ -31,13 +30,16 @@ class Context:
 
     @cached_property
     def course(self) -> Course:
-        from tutor.coursecache import load_cached
-        from tutor.course.loader import builtin_lessons_dir
+        from tutor.coursecache import builtin_lessons_dir, load_cached
+
+        def load() -> Course:
+            from tutor.course.loader import load_course  # YAML and the schema: only on a cache miss
+
+            return load_course(extra, include_builtin=self.builtin_lessons)
 
         extra = [Path(d) for d in self.lesson_dirs]
         dirs = ([builtin_lessons_dir()] if self.builtin_lessons else []) + extra
-        return load_cached(dirs, self.paths.data / "cache",
-                           lambda: load_course(extra, include_builtin=self.builtin_lessons))
+        return load_cached(dirs, self.paths.data / "cache", load)
 
     @cached_property
     def progress(self) -> Progress:

@@ -23,6 +23,17 @@ from typing import Any, Callable
 CACHE_FORMAT = 1
 
 
+def builtin_lessons_dir() -> Path:
+    """``tutor.course.loader.builtin_lessons_dir`` without importing the loader (and YAML):
+    a cache hit needs neither. tests/test_watch_files.py checks that the two agree."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pytorch_tutor_lessons")
+    if spec is not None and spec.origin:
+        return Path(spec.origin).parent
+    return Path(__file__).resolve().parents[1] / "lessons"
+
+
 def _stamps(dirs: list[Path]) -> list[str]:
     out = []
     for d in dirs:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import platform
 import sys
-import traceback
 from pathlib import Path
 
 from sandbox.protocol import RunResult
@@ -39,6 +38,8 @@ def syntax_error(path: Path, python: str | None = None) -> RunResult | None:
     try:
         compile(source, str(path), "exec", dont_inherit=True)
     except SyntaxError as exc:  # IndentationError and TabError are SyntaxErrors too
+        import traceback
+
         text = "".join(traceback.format_exception_only(type(exc), exc))
         result = RunResult(status="fail", outcome="exception", detail=f"{type(exc).__name__}: {exc.msg}",
                            stderr=text)

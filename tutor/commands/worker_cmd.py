@@ -51,7 +51,7 @@ def _start(args: argparse.Namespace, ctx: Any) -> int:
         raise UserError("--idle must be a positive number of minutes")
     _refuse_unusable_device(ctx)
     started = time.monotonic()
-    engine = RemoteEngine(python=ctx.python, device=ctx.resolved_device,
+    engine = RemoteEngine(python=ctx.python, device=ctx.resolved_device, data_dir=ctx.paths.data,
                           idle_s=None if args.idle is None else args.idle * 60)
     try:
         engine.start()
