@@ -68,8 +68,12 @@ def test_watch_starts_where_the_learner_is_and_moves_on() -> None:
     ctx.progress.record_attempt(order[1], False)
     assert starting_point(ctx, None).ref == order[1], "the one last worked on, not yet passed"
     assert next_exercise(ctx, ctx.course.find_exercise(order[0])).ref == order[1]
-    assert next_exercise(ctx, ctx.course.find_exercise(order[-1])) is None
+    assert next_exercise(ctx, ctx.course.find_exercise(order[-1])).ref == order[1], \
+        "after the last one: the first not yet passed"
     assert starting_point(ctx, order[-1]).ref == order[-1]
+    for ref in order:
+        ctx.progress.record_attempt(ref, True)
+    assert next_exercise(ctx, ctx.course.find_exercise(order[0])) is None
 
 
 def test_plain_output_has_no_trailing_blanks_and_no_guessed_wrap(tmp_path: Path,

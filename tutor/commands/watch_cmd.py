@@ -2,7 +2,7 @@
 
 Edit the exercise's workspace file in any editor; each save is checked at once through the
 shared warm worker and answered in a few lines. After a pass, watch moves on to the next
-exercise (creating its file from the starter). Without EXERCISE it starts where the learner
+exercise not yet passed (creating its file from the starter). Without EXERCISE it starts where the learner
 is: the exercise they last worked on, or the first one not yet passed. Keys: ``h`` the next
 hint, ``r`` check again now, ``n`` skip to the next exercise, ``q`` quit. Without a terminal
 on stdin the same letters are read as lines (``echo q``).
@@ -65,12 +65,13 @@ def starting_point(ctx: Any, ref: str | None) -> Any:
 
 
 def next_exercise(ctx: Any, current: Any) -> Any | None:
-    """The next exercise after ``current`` this device can run, passed or not (course order)."""
+    """The next exercise after ``current`` not yet passed that this device can run (course
+    order, then from the start: ones skipped earlier); None when every one is passed."""
     order = course_order(ctx)
     refs = [ex.ref for ex in order]
     index = refs.index(current.ref) if current.ref in refs else -1
-    for ex in order[index + 1:]:
-        if runnable(ctx, ex):
+    for ex in order[index + 1:] + order[:max(index, 0)]:
+        if ex.ref != current.ref and runnable(ctx, ex) and ctx.progress.state(ex.ref) != "passed":
             return ex
     return None
 
@@ -241,7 +242,7 @@ class Watch:
                 watcher.close()
             following = next_exercise(self.ctx, exercise)
             if following is None:
-                self.say(Text("✓ that was the last exercise — well done", style="bold green"))
+                self.say(Text("✓ every exercise here is passed — well done", style="bold green"))
                 return 0
             self.say(Text(f"→ next: {following.ref}", style="bold cyan"))
             self.say()
