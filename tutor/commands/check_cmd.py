@@ -18,6 +18,9 @@ from tutor.timing import waited_s
 from tutor.workspace import ensure_exercise_file
 
 EXIT_CODES = {"pass": 0, "fail": 1, "error": 2}
+#: Output kept per stream for the CLI, as the TUI keeps: the printed panels show its head
+#: and tail (tutor/display.py), so the end of a long output is not lost at 64 KiB.
+CLI_OUTPUT_CAP = 1024 * 1024
 
 
 def register(sub: Any) -> None:
@@ -80,6 +83,8 @@ def check_file(ctx: Any, exercise: Any, path: Path, seed: int | None = None, tim
     if early is not None:
         return early
     request = ctx.request(exercise, path, seed=seed, timeout=timeout)
+    if "output_bytes" not in (exercise.limits or {}):
+        request.limits.output_bytes = CLI_OUTPUT_CAP
     if not quiet:
         console().print(f"[dim]checking {exercise.ref} ({path})…[/dim]")
     return ctx.engine.submit(request)

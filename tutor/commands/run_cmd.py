@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.protocol import RunRequest
+from tutor.commands.check_cmd import CLI_OUTPUT_CAP
 from tutor.engine import limits_for
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
         raise UserError(f"no such file: {args.file}")
     if args.timeout <= 0:
         raise UserError("--timeout must be a positive number of seconds")
-    request = RunRequest(kind="run", file=str(path.resolve()), limits=limits_for(args.timeout),
+    request = RunRequest(kind="run", file=str(path.resolve()), limits=limits_for(args.timeout, {"output_bytes": CLI_OUTPUT_CAP}),
                          seed=args.seed if args.seed is not None else random.randrange(1, 2**31),
                          device=ctx.resolved_device)
     from tutor.commands.check_cmd import print_outcome
