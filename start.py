@@ -2,7 +2,9 @@
 """Run pytorch-tutor from a fresh clone with nothing but Python 3.11+.
 
     python3 start.py [ARGS...]     open the tutor (ARGS go to `pytorch-tutor`)
-    python3 start.py test [ARGS]   run the whole test suite (ARGS go to pytest)
+    python3 start.py test [ARGS]   run the whole test suite (ARGS go to pytest); with no ARGS
+                                   in two runs: in parallel (pytest-xdist, a process per core),
+                                   then the `serial` tests (tmux, timing) alone
 
 On first use it creates `.venv/` next to this file and installs the project with its test
 dependencies into it (`pip install -e .[dev]`; torch and torchvision are several GB). It
@@ -22,6 +24,10 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".pytorch-tutor-installed"
 MIN_PYTHON = (3, 11)
+#: The whole suite in two runs: everything that is safe in parallel on every core
+#: (pytest-xdist, a dev extra), then the `serial` tests alone (tmux, timing; tests/conftest.py).
+PHASES = [["-n", "auto", "--dist", "loadgroup", "-m", "not serial"], ["-m", "serial"]]
+NO_TESTS = 5  # pytest's exit status when a run selected no test
 
 
 def venv_python() -> Path:
@@ -54,6 +60,11 @@ def ensure_environment() -> Path:
 
 def main(argv: list[str]) -> int:
     python = ensure_environment()
+    if argv[:1] == ["test"] and len(argv) == 1:
+        os.chdir(ROOT)
+        statuses = [subprocess.run([str(python), "-m", "pytest", *phase]).returncode for phase in PHASES]
+        ran = [s for s in statuses if s != NO_TESTS]
+        return max(ran) if ran else NO_TESTS
     if argv[:1] == ["test"]:
         command = [str(python), "-m", "pytest", *argv[1:]]
     else:

@@ -36,7 +36,7 @@ def solution_file(tmp_path: Path, ref: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("command", ["list", "show", "check", "run", "lint", "doctor", "schema", "bench", "replay", "progress"])
+@pytest.mark.parametrize("command", ["list", "show", "check", "watch", "run", "lint", "doctor", "schema", "bench", "replay", "progress", "worker"])
 def test_every_command_has_help(command: str) -> None:
     proc = cli(command, "--help")
     assert proc.returncode == 0
@@ -189,3 +189,49 @@ def test_an_exercise_that_needs_a_gpu_says_so_on_cpu(monkeypatch: pytest.MonkeyP
     report = json.loads(cli("lint", str(fixtures), "--json").stdout)
     (exercise,) = report["lessons"][0]["exercises"]
     assert exercise["solution"] == "skip" and exercise["starter"] == "skip" and report["ok"]
+
+
+def test_every_shipped_folder_is_a_listed_package() -> None:
+    # setuptools warns "Package would be ignored" about any folder of shipped files that is
+    # not listed in [tool.setuptools] packages (the chapter folders and tutor/schema too).
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    wanted = set()
+    for top, name in (("tutor", "tutor"), ("sandbox", "sandbox"), ("lessons", "pytorch_tutor_lessons")):
+        for folder in [ROOT / top, *(p for p in (ROOT / top).rglob("*") if p.is_dir())]:
+            rel = folder.relative_to(ROOT / top).parts
+            if any(part.startswith((".", "_")) for part in rel):
+                continue
+            if any(f.is_file() and not f.name.endswith(".pyc") for f in folder.iterdir()):
+                wanted.add(".".join((name, *rel)))
+    assert not wanted - listed, f"add to [tool.setuptools] packages: {sorted(wanted - listed)}"
+
+
+def test_list_in_a_pipe_has_no_trailing_blanks_and_no_wrapped_titles() -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}  # as in a plain pipe
+    proc = subprocess.run([sys.executable, "-m", "tutor", "list"], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines and all(line == line.rstrip() for line in lines)
+    titles = {ex.ref: ex.title for ex in load_course().exercises}
+    long_ref, long_title = max(titles.items(), key=lambda kv: len(kv[0]) + len(kv[1]))
+    assert any(long_ref in line and line.rstrip().endswith(long_title) for line in lines), \
+        "each exercise stays on one line"
+
+
+def test_doctor_caches_the_probe_and_reads_at_80_columns(tmp_path: Path) -> None:
+    first = json.loads(cli("doctor", "--json").stdout)
+    second = json.loads(cli("doctor", "--json").stdout)
+    assert first["environment"]["torch"] == second["environment"]["torch"]
+    assert second["environment_cached"] is True
+    env = dict(__import__("os").environ, COLUMNS="80")
+    text = subprocess.run([sys.executable, "-m", "tutor", "doctor"], capture_output=True, text=True, timeout=180,
+                          cwd=ROOT, env=env).stdout
+    lines = text.splitlines()
+    assert any(line.startswith("sandbox: ") and "isolation" in line for line in lines)
+    assert all(len(line) <= 80 and line == line.rstrip() for line in lines), text

@@ -21,6 +21,7 @@ COMMANDS = [
     ("list", "list_cmd"),
     ("show", "show_cmd"),
     ("check", "check_cmd"),
+    ("watch", "watch_cmd"),
     ("run", "run_cmd"),
     ("lint", "lint_cmd"),
     ("doctor", "doctor_cmd"),
@@ -28,14 +29,41 @@ COMMANDS = [
     ("bench", "bench_cmd"),
     ("replay", "replay_cmd"),
     ("progress", "progress_cmd"),
+    ("worker", "worker_cmd"),
 ]
+
+#: Commands that run learner code: a device that cannot work is refused before they start.
+RUNS_CODE = {"check", "watch", "run", "answer"}
 
 
 class UserError(Exception):
     """A problem the user can fix; printed as one line, exit code 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: Common options that take a value (to find the command name in argv without parsing).
+_VALUE_OPTIONS = ("--workspace", "--lessons", "--python", "--device")
+
+
+def command_in(argv: Sequence[str]) -> str | None:
+    """The command named in ``argv`` (the first word that is not an option or its value)."""
+    names = {name for name, _ in COMMANDS}
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+            continue
+        if word == "--":
+            return None
+        if word.startswith("-"):
+            skip = word in _VALUE_OPTIONS
+            continue
+        return word if word in names else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, just that command's (its module alone is imported: a
+    `check` need not import what `lint` or `show` use — tenths of a second from a shell)."""
     parser = argparse.ArgumentParser(
         prog="pytorch-tutor",
         description="A guided PyTorch course in the terminal. With no command, opens the tutor.",
@@ -43,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pytorch-tutor {__version__}")
     add_common(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for _, module in COMMANDS:
+    for name, module in COMMANDS:
+        if only is not None and name != only:
+            continue
         importlib.import_module(f"tutor.commands.{module}").register(sub)
     # The common options work after the command name too (`check 1.3/x --workspace W`).
     for subparser in sub.choices.values():
@@ -67,21 +97,33 @@ def add_common(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
                        help="the interpreter that runs your code (e.g. a conda env with CUDA torch)")
     group.add_argument("--device", default=default(os.environ.get("PYTORCH_TUTOR_DEVICE", "auto")),
                        help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    group.add_argument("--no-worker", action="store_true", default=default(_env_flag("PYTORCH_TUTOR_NO_WORKER")),
+                       help="run in a worker of this command's own instead of the shared warm one "
+                            "(`pytorch-tutor worker`); also $PYTORCH_TUTOR_NO_WORKER=1")
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "no", "false")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from tutor.context import Context
 
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=command_in(argv))
     args = parser.parse_args(argv)
     from tutor.devices import valid_device
 
     if not valid_device(args.device):
         parser.error(f"--device must be auto, cpu, cuda, cuda:N or mps, not {args.device!r}")
-    ctx = Context(workspace=args.workspace, lesson_dirs=list(args.lessons), python=args.python, device=args.device)
+    # The TUI keeps a worker of its own; every command shares the user's warm one.
+    ctx = Context(workspace=args.workspace, lesson_dirs=list(args.lessons), python=args.python, device=args.device,
+                  use_worker=args.command is not None and not args.no_worker)
     try:
         if args.command is None:
             return _open_tui(ctx)
+        if args.command in RUNS_CODE:
+            _refuse_unusable_device(ctx)
         return int(args.handler(args, ctx) or 0)
     except UserError as exc:
         print(f"pytorch-tutor: {exc}", file=sys.stderr)
@@ -93,6 +135,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     finally:
         ctx.close()
+
+
+def _refuse_unusable_device(ctx: object) -> None:
+    from tutor.failfast import device_problem
+
+    problem = device_problem(ctx.device, ctx.python, ctx.paths.data)  # type: ignore[attr-defined]
+    if problem:
+        raise UserError(problem)
 
 
 def _open_tui(ctx: object) -> int:

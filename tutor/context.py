@@ -8,7 +8,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tutor.course.loader import load_course
 from tutor.course.model import Course, Exercise
 from tutor.paths import Paths
 from tutor.progress import Progress
@@ -21,6 +20,9 @@ class Context:
     python: str | None = None
     device: str = "auto"
     builtin_lessons: bool = True
+    #: Run code in the user's shared warm worker daemon (tutor/workerd) rather than in a
+    #: worker of this process's own (the CLI sets it unless --no-worker; the TUI does not).
+    use_worker: bool = False
 
     @cached_property
     def paths(self) -> Paths:
@@ -28,7 +30,16 @@ class Context:
 
     @cached_property
     def course(self) -> Course:
-        return load_course([Path(d) for d in self.lesson_dirs], include_builtin=self.builtin_lessons)
+        from tutor.coursecache import builtin_lessons_dir, load_cached
+
+        def load() -> Course:
+            from tutor.course.loader import load_course  # YAML and the schema: only on a cache miss
+
+            return load_course(extra, include_builtin=self.builtin_lessons)
+
+        extra = [Path(d) for d in self.lesson_dirs]
+        dirs = ([builtin_lessons_dir()] if self.builtin_lessons else []) + extra
+        return load_cached(dirs, self.paths.data / "cache", load)
 
     @cached_property
     def progress(self) -> Progress:
@@ -50,6 +61,12 @@ class Context:
 
     @cached_property
     def engine(self) -> Any:
+        if self.use_worker:
+            from tutor.workerd.client import RemoteEngine
+
+            return RemoteEngine(python=self.python, device=self.resolved_device, runs_dir=self.paths.runs_dir,
+                                recorder=self.recorder, on_wait=_say_waiting, on_notice=_say,
+                                data_dir=self.paths.data)
         from tutor.engine import Engine
 
         return Engine(python=self.python, device=self.resolved_device, runs_dir=self.paths.runs_dir,
@@ -72,3 +89,14 @@ class Context:
             self.engine.close()
         if "recorder" in self.__dict__:
             self.recorder.close()
+
+
+def _say(message: str) -> None:
+    import sys
+
+    print(f"pytorch-tutor: {message}", file=sys.stderr, flush=True)
+
+
+def _say_waiting(position: int) -> None:
+    ahead = "another request" if position <= 1 else f"{position} other requests"
+    _say(f"the shared worker is busy with {ahead}; waiting…")

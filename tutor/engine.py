@@ -144,6 +144,11 @@ class Engine:
         if proc.stdout:
             proc.stdout.close()
 
+    def is_alive(self) -> bool:
+        """Whether the worker process is running (it may still be warming up)."""
+        proc = self._proc
+        return proc is not None and proc.poll() is None
+
     def close(self) -> None:
         self._kill()
         self._set_state("stopped")

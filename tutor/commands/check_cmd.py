@@ -7,15 +7,20 @@ tutor could not reach a verdict, or bad input).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from tutor.display import console, print_result
+from tutor.timing import waited_s
 from tutor.workspace import ensure_exercise_file
 
 EXIT_CODES = {"pass": 0, "fail": 1, "error": 2}
+#: Output kept per stream for the CLI, as the TUI keeps: the printed panels show its head
+#: and tail (tutor/display.py), so the end of a long output is not lost at 64 KiB.
+CLI_OUTPUT_CAP = 1024 * 1024
 
 
 def register(sub: Any) -> None:
@@ -43,8 +48,14 @@ def find_exercise(ctx: Any, ref: str) -> Any:
 
 def run(args: argparse.Namespace, ctx: Any) -> int:
     from tutor.cli import UserError
+    from tutor.failfast import syntax_error
 
-    ctx.engine.start_in_background()  # warm the worker while the lesson and file are prepared
+    if args.file and not Path(args.file).is_file():
+        raise UserError(f"no such file: {args.file}")
+    if not (args.file and syntax_error(Path(args.file), ctx.python)):
+        # Warm (or reach) the worker while the lesson and file are prepared; a file that
+        # will not compile is reported without starting anything.
+        ctx.engine.start_in_background()
     exercise = find_exercise(ctx, args.exercise)
     if exercise.device in ("cuda", "mps") and not ctx.resolved_device.startswith(exercise.device):
         raise UserError(f"{exercise.ref} needs a {exercise.device.upper()} device, and the worker here has none "
@@ -52,21 +63,42 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
                         f"shows any recorded runs the lesson ships")
     if args.file:
         path = Path(args.file)
-        if not path.is_file():
-            raise UserError(f"no such file: {args.file}")
     else:
         path = ensure_exercise_file(ctx.paths.workspace, exercise)
     if args.timeout is not None and args.timeout <= 0:
         raise UserError("--timeout must be a positive number of seconds")
-    request = ctx.request(exercise, path, seed=args.seed, timeout=args.timeout)
-    if not args.json:
-        console().print(f"[dim]checking {exercise.ref} ({path})…[/dim]")
-    result = ctx.engine.submit(request)
+    result = check_file(ctx, exercise, path, seed=args.seed, timeout=args.timeout, quiet=args.json)
     if result.status != "error" and not args.file:
         ctx.progress.record_attempt(exercise.ref, result.status == "pass")
-    if args.json:
-        json.dump(result.to_json("check"), sys.stdout, indent=2, ensure_ascii=False)
+    print_outcome(result, "check", args.json)
+    return EXIT_CODES.get(result.status, 2)
+
+
+def check_file(ctx: Any, exercise: Any, path: Path, seed: int | None = None, timeout: float | None = None,
+               quiet: bool = False) -> Any:
+    """The result of checking ``path``; a syntax error is found here, before the sandbox."""
+    from tutor.failfast import syntax_error
+
+    early = syntax_error(path, ctx.python)
+    if early is not None:
+        return early
+    request = ctx.request(exercise, path, seed=seed, timeout=timeout)
+    if "output_bytes" not in (exercise.limits or {}):
+        request.limits.output_bytes = CLI_OUTPUT_CAP
+    if not quiet:
+        console().print(f"[dim]checking {exercise.ref} ({path})…[/dim]")
+    return ctx.engine.submit(request)
+
+
+def print_outcome(result: Any, kind: str, as_json: bool, since: float | None = None) -> None:
+    """The result as the documented JSON or for a terminal, with the wall time waited:
+    ``waited_ms`` in JSON next to the sandbox's ``duration_ms``; in a terminal the figure
+    shown is the wall time (what a stopwatch would say), not the sandbox's."""
+    waited = waited_s(since)
+    if as_json:
+        data = result.to_json(kind)
+        data["waited_ms"] = round(waited * 1000, 1)
+        json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
         print()
     else:
-        print_result(result, "check")
-    return EXIT_CODES.get(result.status, 2)
+        print_result(dataclasses.replace(result, duration_ms=waited * 1000), kind)

@@ -10,7 +10,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from tutor.display import console
+from tutor.plain import plain_console as console  # no trailing blanks; no 80-column wrap in a pipe
 
 STATE_MARKS = {"passed": ("✓", "green"), "attempted": ("…", "yellow"), "new": ("·", "dim")}
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
 from sandbox.protocol import RunRequest
-from tutor.display import print_result
+from tutor.commands.check_cmd import CLI_OUTPUT_CAP
 from tutor.engine import limits_for
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -47,17 +45,19 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
         if not eq or not name.isidentifier():
             raise UserError(f"--env takes NAME=VALUE, got {item!r}")
         env[name] = value
-    limits = limits_for(args.timeout, {"file_size_mb": args.file_size_mb} if args.file_size_mb else None)
-    request = RunRequest(kind="run", file=str(path.resolve()), limits=limits, env=env,
+    overrides: dict[str, Any] = {"output_bytes": CLI_OUTPUT_CAP}
+    if args.file_size_mb:
+        overrides["file_size_mb"] = args.file_size_mb
+    request = RunRequest(kind="run", file=str(path.resolve()), limits=limits_for(args.timeout, overrides), env=env,
                          seed=args.seed if args.seed is not None else random.randrange(1, 2**31),
                          device=ctx.resolved_device)
-    result = ctx.engine.submit(request)
-    if args.json:
-        json.dump(result.to_json("run"), sys.stdout, indent=2, ensure_ascii=False)
-        print()
-    else:
-        print_result(result, "run")
+    from tutor.commands.check_cmd import print_outcome
+    from tutor.failfast import syntax_error
+
+    result = syntax_error(path, ctx.python) or ctx.engine.submit(request)
+    print_outcome(result, "run", args.json)
+    if not args.json:
         width = max(40, shutil.get_terminal_size((80, 24)).columns)
-        for note in result.notes:  # what the sandbox did differently from plain Python, and where outputs went
+        for note in getattr(result, "notes", None) or []:  # what the sandbox did differently from plain Python
             print(textwrap.fill(f"note: {note}", width=width, subsequent_indent="      ", break_on_hyphens=False))
     return {"pass": 0, "fail": 1}.get(result.status, 2)
