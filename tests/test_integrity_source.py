@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.judging.compare import CheckFailed
-from sandbox.judging.source_rules import judge_source
+from sandbox.judging.checks import judge_source  # the judge's entry point (sandbox/judging/source_rules.py)
 
 SOFTMAX_BAN = {"kind": "source", "forbid": {"calls": ["torch.softmax", "F.log_softmax", "nn.Softmax"]}}
 NO_LOOPS = {"kind": "source", "forbid": {"loops": True}, "scope": "f"}
