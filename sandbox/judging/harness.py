@@ -119,7 +119,7 @@ def run_learner(job: dict[str, Any]) -> None:
     module = loading.prepare(file, import_mode)
     # Everything the checks rely on, recorded (and the harness's own functions captured)
     # before the learner's code can touch them.
-    record = integrity.Record() if is_check else None
+    record = integrity.baseline() if is_check else None
     probe_checks, save, wait_for_cases = checks_mod.probe_checks, codec.save, trusted_cases.wait_and_read
     exit_code = 0
     try:
@@ -296,6 +296,10 @@ def run_judge(job: dict[str, Any]) -> None:
             message = "this check crashed (a lesson bug):\n" + traceback.format_exc(limit=-4)
         events.emit({"type": "check", "name": name, "status": status, "message": message})
     _finish()
+
+
+# Made at import: in the warm zygote, before it forks (see integrity.baseline).
+integrity.baseline()
 
 
 def main(argv: list[str]) -> None:
