@@ -335,3 +335,24 @@ def test_the_verdict_rules():
     results, error = verdict.collect([{"name": "a"}, {"name": "b"}], [{"type": "check", "name": "a", "status": "pass"}],
                                      timed_out=True)
     assert [r.status for r in results] == ["pass", "error"] and "ran out of time" in error
+
+
+# --- 3. assets, by name (sandbox side) ---------------------------------------------------------
+
+def test_assets_are_found_by_name_in_check_code_and_in_learner_code(tmp_path, monkeypatch):
+    from sandbox.judging import harness
+    from sandbox.learner import assets
+
+    data = tmp_path / "points.csv"
+    data.write_text("x,y\n1,2\n")
+    monkeypatch.setenv(assets.ENV, "")
+    monkeypatch.setattr(helpers, "ASSETS", {})
+    harness._share_assets({"assets": {"points": str(data)}})
+    assert helpers.asset_path("points") == str(data) and assets.path("points") == str(data)
+    with pytest.raises(LookupError, match="its assets: points"):
+        helpers.asset_path("digits")
+    with pytest.raises(LookupError, match="this lesson has: points"):
+        assets.path("digits")
+    monkeypatch.setenv(assets.ENV, "")
+    with pytest.raises(LookupError, match="pytorch-tutor run"):
+        assets.path("points")
