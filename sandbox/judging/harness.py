@@ -300,9 +300,16 @@ def run_judge(job: dict[str, Any]) -> None:
         if index in plan_errors:
             events.emit({"type": "check", "name": name, "status": "error", "message": plan_errors[index]})
             continue
+        seconds = budget.seconds(spec)
         try:
-            message = checks_mod.judge_check(spec, index, data.get(str(index)), ctx)
+            # The judge's share of a budgeted check (reference + comparison) gets the same
+            # budget again, so a slow judge errors this check alone.
+            with budget.limit(seconds):
+                message = checks_mod.judge_check(spec, index, data.get(str(index)), ctx)
             status = verdict.of_check(None)
+        except budget.OutOfBudget:
+            status, message = "error", (f"judging this check took longer than its {seconds:g} s budget "
+                                        f"(a lesson bug: the reference solution or the judge is too slow)")
         except (CheckFailed, CheckSkipped) as exc:
             status, message = verdict.of_check(exc), str(exc)
             if status == "fail" and spec.get("message"):
