@@ -322,3 +322,12 @@ def test_mutates_true_requires_the_change_itself(engine, tmp_path):
     copy = run("def zero_diag_(m):\n    m = m.clone()\n    m.fill_diagonal_(0)\n    return m\n")
     assert statuses(copy) == ["fail"], messages(copy)
     assert "afterwards" in messages(copy)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("version", [1, 2])
+def test_sys_exit_inside_a_probed_call_is_an_answer_not_an_escape(engine, tmp_path, version):
+    body = "def standardize(x, dim):\n    raise SystemExit(0)\n"
+    result = submit(engine, tmp_path, body, [function_check(version), function_check(version, name="again")])
+    assert [c.status for c in result.checks] == ["fail", "fail"], messages(result)
+    assert "SystemExit" in result.checks[0].message
