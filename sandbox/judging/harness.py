@@ -176,7 +176,11 @@ def run_learner(job: dict[str, Any]) -> None:
             ctx = checks_mod.ProbeContext(module.__dict__, (setup["code"], setup["file"], setup["line"]) if setup else None,
                                           device=str(job.get("device") or "cpu"), v1_seeds=v1_seeds, sent=sent,
                                           verify=verify, learner_file=file)
-            data = probe_checks(specs, ctx)
+            try:
+                data = probe_checks(specs, ctx)
+            except BaseException as exc:  # noqa: BLE001 - never leave the harness from here
+                events.emit({"type": "log", "level": "warning", "message": f"probing stopped: {checks_mod.exc_text(exc)}"})
+                data = {"checks": {}}
         _flush()
         save(data, job["probe_path"])
         events.emit({"type": "probe", "path": job["probe_path"]})
