@@ -116,6 +116,7 @@ def _exercise(ex: dict[str, Any], i: int, lesson_id: str, version: int, asset_pa
         spec = dict(check)
         spec["kind"] = check_kind(check)
         spec["file"] = abs_file
+        spec["format_version"] = version      # the harness picks v1/v2 semantics per check
         for code_key in ("cases", "probe", "judge"):
             if code_key in check:
                 spec[f"{code_key}_line"] = doc.content_lines.get(("exercises", i, "checks", j, code_key), 1)
@@ -193,6 +194,8 @@ def _semantic_errors(data: dict[str, Any], doc: yamlsource.Located, shown: str, 
                     if v2 else "`cases` only applies to a `function` check")
             if "mutates" in check and kind != "function":
                 err(path + ("mutates",), "`mutates` only applies to a `function` check")
+            if "on_device" in check and kind not in ("function", "custom"):
+                err(path + ("on_device",), "`on_device` only applies to `function` and `custom` checks")
             if "tolerance" in check and kind not in ("function", "variable"):
                 err(path + ("tolerance",), "`tolerance` only applies to `function` and `variable` checks")
             if "scope" in check and kind != "source":
