@@ -60,7 +60,7 @@ def test_lint_fails_weak_checks_wrong_alternatives_unanswerable_questions_and_ba
                in "\n".join(problems)
         assert any(f"mistake 'sums instead' fails on seed {seed}, but the message does not say 'transposed'" in p
                    for p in problems)
-        assert any(f"alternative 'not really an alternative' must pass, but on seed {seed} it fails" in p
+        assert any(f"alternative 'not really an alternative' must pass, but it fails on seed {seed}" in p
                    for p in problems)
     question = exercises(report)["9.6/predict_nothing_matches"]
     assert question["answer"] is None
