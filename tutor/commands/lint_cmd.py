@@ -267,9 +267,10 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
         target = Path(args.dir)
         if not target.exists():
             raise UserError(f"no such lesson folder or file: {args.dir}")
-        course = load_course([target], include_builtin=False)
+        course = load_course([target], include_builtin=False, author_checks=True)
     else:
-        course = ctx.course
+        course = load_course([Path(d) for d in ctx.lesson_dirs], include_builtin=ctx.builtin_lessons,
+                             author_checks=True)
     lessons = course.lessons
     if args.only:
         wanted = set(args.only)
