@@ -23,7 +23,7 @@ from sandbox.judging import checks as checks_mod
 from sandbox.judging import codec
 from sandbox.learner import events
 from sandbox.judging import cases as trusted_cases
-from sandbox.judging import integrity, loading
+from sandbox.judging import integrity, loading, verdict
 
 SANDBOX_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the whole sandbox package
 
@@ -286,17 +286,15 @@ def run_judge(job: dict[str, Any]) -> None:
             continue
         try:
             message = checks_mod.judge_check(spec, index, data.get(str(index)), ctx)
-            events.emit({"type": "check", "name": name, "status": "pass", "message": message})
-        except CheckFailed as exc:
-            message = str(exc)
-            if spec.get("message"):
+            status = verdict.of_check(None)
+        except (CheckFailed, CheckSkipped) as exc:
+            status, message = verdict.of_check(exc), str(exc)
+            if status == "fail" and spec.get("message"):
                 message += "\n" + spec["message"]
-            events.emit({"type": "check", "name": name, "status": "fail", "message": message})
-        except CheckSkipped as exc:
-            events.emit({"type": "check", "name": name, "status": "skip", "message": str(exc)})
-        except Exception:  # noqa: BLE001 - the check itself broke: a lesson bug, said as such
-            events.emit({"type": "check", "name": name, "status": "error",
-                         "message": "this check crashed (a lesson bug):\n" + traceback.format_exc(limit=-4)})
+        except Exception as exc:  # noqa: BLE001 - the check itself broke: a lesson bug, said as such
+            status = verdict.of_check(exc)
+            message = "this check crashed (a lesson bug):\n" + traceback.format_exc(limit=-4)
+        events.emit({"type": "check", "name": name, "status": status, "message": message})
     _finish()
 
 

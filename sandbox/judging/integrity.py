@@ -157,7 +157,11 @@ class Record:
 
 def message(replaced: list[str], when: str) -> str:
     """The learner-facing failure for a tampered run."""
-    shown = ", ".join(f"`{name}`" for name in replaced[:6])
+    def quoted(name: str) -> str:
+        base, sep, note = name.partition(" (")
+        return f"`{base}`" + (f" ({note}" if sep else "")
+
+    shown = ", ".join(quoted(name) for name in replaced[:6])
     more = f" and {len(replaced) - 6} more" if len(replaced) > 6 else ""
     return (f"{when}, your code replaced {shown}{more}. The checks rely on these, so they cannot "
             f"judge a run that changes them: remove the patch (monkeypatching torch, numpy, sys "
