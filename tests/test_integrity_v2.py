@@ -335,3 +335,65 @@ def test_the_verdict_rules():
     results, error = verdict.collect([{"name": "a"}, {"name": "b"}], [{"type": "check", "name": "a", "status": "pass"}],
                                      timed_out=True)
     assert [r.status for r in results] == ["pass", "error"] and "ran out of time" in error
+
+
+# --- 3. assets, by name (sandbox side) ---------------------------------------------------------
+
+def test_assets_are_found_by_name_in_check_code_and_in_learner_code(tmp_path, monkeypatch):
+    from sandbox.judging import harness
+    from sandbox.learner import assets
+
+    data = tmp_path / "points.csv"
+    data.write_text("x,y\n1,2\n")
+    monkeypatch.setenv(assets.ENV, "")
+    monkeypatch.setattr(helpers, "ASSETS", {})
+    harness._share_assets({"assets": {"points": str(data)}})
+    assert helpers.asset_path("points") == str(data) and assets.path("points") == str(data)
+    with pytest.raises(LookupError, match="its assets: points"):
+        helpers.asset_path("digits")
+    with pytest.raises(LookupError, match="this lesson has: points"):
+        assets.path("digits")
+    monkeypatch.setenv(assets.ENV, "")
+    with pytest.raises(LookupError, match="pytorch-tutor run"):
+        assets.path("points")
+
+
+SPAWN = """
+import torch, torch.multiprocessing as mp
+def square(v):
+    return v * v
+def run_pool():
+    with mp.get_context("spawn").Pool(1) as pool:
+        return pool.map(square, [1, 2, 3])
+if __name__ == "__main__":
+    raise SystemExit("the demo block must not run, here or in the spawned child")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_imported_functions_reach_spawned_children(engine, tmp_path):
+    # A spawned child re-imports the file (as __mp_main__, demo block skipped) to find `square`.
+    check = v2(name="spawn", kind="custom", probe="return learner.run_pool()\n",
+               judge="expect_close(outputs[0], [1, 4, 9], 'pool.map(square, [1, 2, 3])')\n")
+    result = submit(engine, tmp_path, SPAWN, [check], timeout=120)
+    assert result.status == "pass", text(result) + result.stderr
+
+
+FASTAPI_APP = """
+from fastapi import FastAPI
+app = FastAPI()
+
+@app.post("/sum")
+def total(body: dict):
+    return {"sum": sum(body["xs"])}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_fastapi_app_is_driven_in_process(engine, tmp_path):
+    pytest.importorskip("fastapi")
+    assert submit(engine, tmp_path, FASTAPI_APP, [SERVER_CHECK]).status == "pass"
+    broken = submit(engine, tmp_path, FASTAPI_APP.replace('sum(body["xs"])', 'body["missing"]'), [SERVER_CHECK])
+    assert broken.status == "fail" and "status 500" in broken.checks[0].message, text(broken)

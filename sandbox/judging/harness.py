@@ -89,6 +89,18 @@ def _finish() -> None:
     os._exit(0)
 
 
+def _share_assets(job: dict[str, Any]) -> None:
+    """The lesson's assets (name -> absolute path) for check code and for learner code."""
+    from sandbox.judging import helpers
+    from sandbox.learner import assets
+
+    mapping = job.get("assets") or {}
+    if isinstance(mapping, dict):
+        helpers.ASSETS.clear()
+        helpers.ASSETS.update({str(k): str(v) for k, v in mapping.items()})
+        os.environ[assets.ENV] = json.dumps(helpers.ASSETS)
+
+
 def run_learner(job: dict[str, Any]) -> None:
     """Run the learner's file (as ``__main__``, or imported for format v2 checks); for a
     check, probe it. Never returns."""
@@ -116,10 +128,11 @@ def run_learner(job: dict[str, Any]) -> None:
     torch.set_num_threads(run_threads())
     seed_everything(own_seed, str(job.get("device") or "cpu"))
     import_mode = is_check and version >= 2
+    _share_assets(job)
     module = loading.prepare(file, import_mode)
     # Everything the checks rely on, recorded (and the harness's own functions captured)
     # before the learner's code can touch them.
-    record = integrity.Record() if is_check else None
+    record = integrity.baseline() if is_check else None
     probe_checks, save, wait_for_cases = checks_mod.probe_checks, codec.save, trusted_cases.wait_and_read
     exit_code = 0
     try:
@@ -195,6 +208,7 @@ def run_judge(job: dict[str, Any]) -> None:
     from sandbox.judging.compare import CheckFailed, CheckSkipped
 
     specs: list[dict[str, Any]] = job.get("checks", [])
+    _share_assets(job)
     seed = int(job.get("seed", 0))
     learner_device = str(job.get("learner_device") or job.get("device") or "cpu")
     out_dir = str(job.get("out_dir") or os.path.dirname(str(job.get("probe_path") or "")) or ".")
@@ -296,6 +310,10 @@ def run_judge(job: dict[str, Any]) -> None:
             message = "this check crashed (a lesson bug):\n" + traceback.format_exc(limit=-4)
         events.emit({"type": "check", "name": name, "status": status, "message": message})
     _finish()
+
+
+# Made at import: in the warm zygote, before it forks (see integrity.baseline).
+integrity.baseline()
 
 
 def main(argv: list[str]) -> None:
