@@ -44,6 +44,10 @@ def test_lint_proves_mistakes_alternatives_and_answers_over_seeds() -> None:
     assert by_id["9.5/predict_keepdim"]["kind"] == "predict" and by_id["9.5/predict_keepdim"]["answer"] == 2
     assert by_id["9.5/predict_matmul"]["answer"] == 2
     assert report["lessons"][0]["errors"] == []          # the asset's size and hash are right
+    # Learner code, the reference and the judge all read the asset by name.
+    points = by_id["9.5/load_points"]
+    assert (points["solution"], points["starter"], points["problems"]) == ("pass", "fail", [])
+    assert points["mistakes"] == {"keeps the header line": "fails"} and points["alternatives"] == {"with numpy": "passes"}
 
 
 def test_lint_fails_weak_checks_wrong_alternatives_unanswerable_questions_and_bad_hashes() -> None:
