@@ -397,3 +397,13 @@ def test_a_fastapi_app_is_driven_in_process(engine, tmp_path):
     assert submit(engine, tmp_path, FASTAPI_APP, [SERVER_CHECK]).status == "pass"
     broken = submit(engine, tmp_path, FASTAPI_APP.replace('sum(body["xs"])', 'body["missing"]'), [SERVER_CHECK])
     assert broken.status == "fail" and "status 500" in broken.checks[0].message, text(broken)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_judge_that_overruns_its_budget_errors_that_check_alone(engine, tmp_path):
+    slow_judge = v2(name="slow judge", kind="custom", budget=1, probe="return 1\n",
+                    judge="while True:\n    pass\n")
+    result = submit(engine, tmp_path, "import torch\ndef double(x):\n    return x * 2\n", [slow_judge, DOUBLE], timeout=30)
+    assert [c.status for c in result.checks] == ["error", "pass"], text(result)
+    assert "1 s budget" in result.checks[0].message
