@@ -165,6 +165,11 @@ class RunRequest:
     setup: dict[str, Any] | None = None
     #: Extra environment variables for the learner's process (``run --env NAME=VALUE``).
     env: dict[str, str] = field(default_factory=dict)
+    #: Lesson format of the checks: 2 imports the learner file as a module during checks and
+    #: uses the v2 signatures of cases/probe/judge (docs/lesson-format.md); 1 is the old way.
+    format_version: int = 1
+    #: The lesson's assets, name -> absolute path, to be readable (read-only) by learner and judge.
+    assets: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -182,6 +187,8 @@ class RunRequest:
             "workdir": self.workdir,
             "setup": self.setup,
             "env": dict(self.env),
+            "format_version": self.format_version,
+            "assets": self.assets,
         }
 
     @classmethod
@@ -204,6 +211,8 @@ class RunRequest:
             workdir=str(data.get("workdir", "")),
             setup=data.get("setup") or None,
             env={str(k): str(v) for k, v in (data.get("env") or {}).items()} if isinstance(data.get("env"), dict) else {},
+            format_version=int(data.get("format_version", 1) or 1),
+            assets={str(k): str(v) for k, v in (data.get("assets") or {}).items()},
         )
 
 

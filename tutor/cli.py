@@ -22,6 +22,7 @@ COMMANDS = [
     ("show", "show_cmd"),
     ("check", "check_cmd"),
     ("watch", "watch_cmd"),
+    ("answer", "answer_cmd"),
     ("run", "run_cmd"),
     ("lint", "lint_cmd"),
     ("doctor", "doctor_cmd"),
