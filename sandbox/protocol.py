@@ -311,16 +311,3 @@ class RunResult:
         if self.error:
             out["error"] = self.error
         return out
-
-
-def verdict(outcome: str, checks: list[CheckResult], kind: str) -> str:
-    """The status of a run from how the child ended and what the checks said."""
-    if any(c.status == "error" for c in checks):
-        return "error"
-    if outcome != "ok":
-        return "fail"
-    if kind == "run":
-        return "pass"
-    if not checks:
-        return "error"  # a check with nothing checked is never a pass
-    return "pass" if all(c.status in ("pass", "skip") for c in checks) else "fail"

@@ -32,6 +32,7 @@ from typing import Any, Callable
 from sandbox import protocol
 from sandbox.isolation.environment import worker_environ
 from sandbox.isolation.report import for_run, isolation_report
+from sandbox.judging import verdict
 from sandbox.runtime.cleanup import remove_tree
 from sandbox.runtime.cold import ColdLauncher
 from sandbox.runtime import runenv, runplan
@@ -120,14 +121,13 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
                 judge.go({"type": "go", "go": True, "stdout": ended.stdout})
                 judged = watch(judge, judge_limits(req.limits), None, forward_child_events=False, cancelled=cancelled)
                 judge_ms = judged.duration_ms
-                checks, error = _collect_checks(req.checks, judged)
+                checks, error = verdict.collect(req.checks, judged.internal, judged.timed_out,
+                                                judged.returncode, judged.stderr)
             else:
                 judge.abort()
         for check in checks:
             emit({"type": "check", **check.to_dict()})
-        status = protocol.verdict(outcome, checks, req.kind)
-        if error and status == "pass":
-            status = "error"
+        status = verdict.of_run(outcome, checks, req.kind, error)  # the one place a verdict is decided
         final = {"type": "final", "status": status, "outcome": outcome, "detail": detail,
                  "truncated": ended.truncated, "dropped_bytes": ended.dropped_bytes,
                  "duration_ms": (time.monotonic() - started) * 1000, "child_ms": round(ended.duration_ms, 1),
@@ -171,24 +171,6 @@ def _read_text(path: str) -> str:
             return fh.read()
     except OSError:
         return ""
-
-
-def _collect_checks(specs: list[dict[str, Any]], judged: Ended) -> tuple[list[protocol.CheckResult], str]:
-    results = [protocol.CheckResult(str(e.get("name", "")), str(e.get("status", "error")), str(e.get("message", "")))
-               for e in judged.internal if e.get("type") == "check"]
-    error = ""
-    if len(results) < len(specs):
-        if judged.timed_out:
-            why = "the checker ran out of time (the reference solution or a check is too slow)"
-        elif judged.returncode not in (0, None):
-            why = f"the checker process ended abnormally (code {judged.returncode})"
-        else:
-            why = "the checker stopped early"
-        tail = judged.stderr.strip()[-1500:]
-        error = why + (f":\n{tail}" if tail else "")
-        for spec in specs[len(results):]:
-            results.append(protocol.CheckResult(str(spec.get("name", "?")), "error", why))
-    return results, error
 
 
 class _Requests:
