@@ -51,7 +51,8 @@ def test_list_text_and_json(isolated_dirs: dict[str, Path]) -> None:
     assert data["format"] == 1
     lessons = {lesson["id"]: lesson for chapter in data["chapters"] for lesson in chapter["lessons"]}
     exercise = next(e for e in lessons["1.3"]["exercises"] if e["id"] == "1.3/standardize")
-    assert set(exercise) == {"id", "title", "state"}
+    assert set(exercise) == {"id", "title", "state", "kind"}
+    assert exercise["kind"] == "code"
     assert exercise["state"] == "new"
 
 

@@ -29,6 +29,7 @@ class Extra:
 #: pyproject.toml (tests/test_format_v2_extras.py checks both ways).
 KNOWN: dict[str, Extra] = {e.package: e for e in (
     Extra("tensorboard", "tensorboard", "viz"),
+    Extra("matplotlib", "matplotlib", "viz"),
     Extra("onnx", "onnx", "deploy"),
     Extra("onnxruntime", "onnxruntime", "deploy"),
     Extra("fastapi", "fastapi", "serve"),
