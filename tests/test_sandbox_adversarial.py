@@ -200,9 +200,12 @@ def test_a_gigabyte_of_output_is_capped(run):
         block = "x" * (1 << 20)
         for _ in range(1024):
             sys.stdout.write(block)
+        print()
+        print("the last line")
     """, timeout=60)
     assert result.truncated and result.dropped_bytes > 900 * (1 << 20)
     assert len(result.stdout) < 70 * 1024
+    assert result.stdout.endswith("the last line\n")  # head and tail are kept, the middle dropped
     assert result.outcome == "ok", (result.outcome, result.detail)
 
 

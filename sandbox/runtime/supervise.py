@@ -67,39 +67,73 @@ class Ended:
 
 
 class _Stream:
+    """One output stream of a process, capped at ``cap`` bytes: head and tail are kept.
+
+    The first half of the cap is emitted live; past it, the last half of the cap is kept in a
+    rolling buffer and emitted when the process ends, after one marker that says how much of
+    the middle was left out. The last lines are usually the ones that matter (the final loss,
+    the traceback), so they must survive a flood.
+    """
+
     def __init__(self, name: str, cap: int, emit: Emit | None) -> None:
         self.name = name
-        self.cap = cap
-        self.kept = 0
-        self.dropped = 0
+        self.cap = max(0, cap)
+        self.head_cap = self.cap // 2 if self.cap >= 2 else self.cap
+        self.tail_cap = self.cap - self.head_cap
+        self.kept = 0  # bytes of the head
+        self.dropped = 0  # bytes left out of the middle
+        self.tail = bytearray()
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.text: list[str] = []
         self.emit = emit
-        self.flagged = False
+        self.finished = False
 
     def feed(self, data: bytes) -> None:
-        room = self.cap - self.kept
-        if room <= 0:
-            self.dropped += len(data)
-            self._flag()
+        room = self.head_cap - self.kept
+        if room > 0:
+            keep, data = data[:room], data[room:]
+            self.kept += len(keep)
+            text = self.decoder.decode(keep)
+            if text:
+                self.text.append(text)
+                if self.emit:
+                    self.emit({"type": self.name, "text": text, "truncated": False})
+        if not data:
             return
-        keep = data[:room]
-        self.kept += len(keep)
-        self.dropped += len(data) - len(keep)
-        text = self.decoder.decode(keep)
+        self.tail += data
+        if len(self.tail) > self.tail_cap:
+            cut = len(self.tail) - self.tail_cap
+            self.dropped += cut
+            del self.tail[:cut]
+
+    def finish(self) -> None:
+        """Emit the kept tail (and the marker, if the middle was dropped). Idempotent."""
+        if self.finished:
+            return
+        self.finished = True
+        if self.dropped:
+            head_rest = self.decoder.decode(b"", final=True)
+            if head_rest:
+                self.text.append(head_rest)
+            marker = (f"\n[… {self.dropped:,} bytes of output left out: the sandbox keeps the first and last "
+                      f"{max(1, self.cap // 2048)} KiB (limits.output_bytes) …]\n")
+            tail = bytes(self.tail)
+            # Do not start mid-character or mid-line: skip to after the first newline when one is near.
+            newline = tail.find(b"\n", 0, 512)
+            if newline >= 0:
+                tail = tail[newline + 1:]
+            tail_text = tail.decode("utf-8", errors="replace").lstrip("\ufffd")
+            self.text.extend([marker, tail_text])
+            if self.emit:
+                self.emit({"type": self.name, "text": marker, "truncated": True})
+                if tail_text:
+                    self.emit({"type": self.name, "text": tail_text, "truncated": False})
+            return
+        text = self.decoder.decode(bytes(self.tail), final=True)
         if text:
             self.text.append(text)
             if self.emit:
                 self.emit({"type": self.name, "text": text, "truncated": False})
-        if self.dropped:
-            self._flag()
-
-    def _flag(self) -> None:
-        if not self.flagged:
-            self.flagged = True
-            if self.emit:
-                self.emit({"type": self.name, "text": f"\n[output truncated after {self.cap // 1024} KiB]\n",
-                           "truncated": True})
 
 
 class Started:
@@ -332,6 +366,8 @@ def watch(run: Started, limits: protocol.Limits, emit: Emit | None, forward_chil
             except OSError:
                 pass
     ended.duration_ms = (time.monotonic() - started) * 1000
+    for stream in streams.values():
+        stream.finish()
     ended.stdout = "".join(streams[out_r].text)
     ended.stderr = "".join(streams[err_r].text)
     ended.dropped_bytes = streams[out_r].dropped + streams[err_r].dropped
