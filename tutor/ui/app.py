@@ -62,6 +62,8 @@ class TutorApp(App[int]):
         self.first_paint: dict[str, float] | None = None
         #: Where the report of an unhandled exception was written (run_app prints it).
         self.crash_report: Path | None = None
+        #: Exercise ref -> its latest run or check (LessonScreen's ``LastRun``).
+        self.last_runs: dict[str, Any] = {}
 
     # --- shared state -------------------------------------------------------------------------
 
@@ -198,6 +200,20 @@ class TutorApp(App[int]):
                 return
         self.push_screen(LessonPageScreen(lesson))
 
+    def show_lesson_page(self, lesson_id: str) -> None:
+        """From an exercise: back to its lesson's page (the one below it, where it was left)."""
+        from tutor.ui.screens.lesson import LessonScreen
+        from tutor.ui.screens.lesson_page import LessonPageScreen
+
+        lesson = self.course.lesson(lesson_id)
+        if isinstance(self.screen, LessonScreen) and len(self.screen_stack) > 1:
+            self.pop_screen()
+        if lesson is None:
+            self.show_catalogue()
+            return
+        if not (isinstance(self.screen, LessonPageScreen) and self.screen.lesson.id == lesson.id):
+            self.push_screen(LessonPageScreen(lesson))
+
     def next_open_exercise(self, lesson: Any) -> Any:
         """The exercise to start or resume in ``lesson``: its first one not passed yet."""
         open_ones = [ex for ex in lesson.exercises if self.progress.state(ex.ref) != "passed"]
@@ -207,6 +223,8 @@ class TutorApp(App[int]):
         from tutor.ui.screens.catalogue import CatalogueScreen
 
         if not any(isinstance(screen, CatalogueScreen) for screen in self.screen_stack):
+            while len(self.screen_stack) > 1:  # the catalogue is the root of every path
+                self.pop_screen()
             self.push_screen(CatalogueScreen())
             return
         while len(self.screen_stack) > 1 and not isinstance(self.screen, CatalogueScreen):

@@ -14,11 +14,19 @@ LESSON_KEYS: list[tuple[str, str, str, bool, str]] = [
     ("ctrl+r,f5", "run", "Run", True, "run your file and show its output"),
     ("ctrl+t", "check", "Check", True, "check your file against the exercise's checks"),
     ("ctrl+g", "hint", "Hint", True, "reveal one more hint (they get more specific)"),
-    ("ctrl+o", "solution", "Solution", True, "show the reference solution (asks first if you have not passed)"),
+    ("ctrl+o", "solution", "Solution", True, "the reference solution (asks first if you have not passed; after a "
+     "pass, your code beside it)"),
     ("ctrl+n,f4", "next", "Next", True, "go to the next exercise"),
-    ("f3", "previous", "Prev", True, "go to the previous exercise"),
+    ("f3", "previous", "Prev", False, "go to the previous exercise"),
     ("escape,ctrl+c", "stop", "Stop", True, "stop the running code (only while it runs)"),
-    ("escape", "back", "Catalogue", True, "back to the catalogue (in the editor, esc first leaves the editor)"),
+    ("escape", "back", "Lesson", True, "back to the lesson's page, where you left it (in the editor, esc first "
+     "leaves the editor)"),
+    ("f6", "next_pane", "Pane", True, "move to the next pane: prompt, editor, output (tab indents in the editor)"),
+    ("shift+f6", "next_pane(-1)", "Prev pane", False, "move to the previous pane"),
+    ("alt+1", "tab('output')", "Output", False, "show the output tab"),
+    ("alt+2", "tab('checks')", "Checks", False, "show the checks tab"),
+    ("alt+3", "tab('visuals')", "Visuals", False, "show the visuals tab"),
+    ("alt+4", "tab('loss')", "Loss", False, "show the loss-curve tab"),
     ("ctrl+f", "toggle_watch", "Watch", False, "watch mode: check automatically whenever the file changes on disk"),
     ("f2", "external_editor", "$EDITOR", False, "edit the file in your own editor ($VISUAL / $EDITOR)"),
     ("f8", "reset", "Reset", False, "reset the file to the starter code (asks first; your version is kept as a backup)"),
@@ -34,13 +42,23 @@ GLOBAL_KEYS: list[tuple[str, str]] = [
 ]
 
 CATALOGUE_KEYS: list[tuple[str, str]] = [
-    ("up / down", "move; right/left expand and collapse"),
-    ("enter", "open the exercise (on a lesson: its next open exercise)"),
+    ("up / down", "move; right/left (or space) unfold and fold"),
+    ("enter", "on a lesson: open its page; on an exercise: open it"),
+    ("p", "your progress, per chapter"),
+]
+
+PAGE_KEYS: list[tuple[str, str]] = [
+    ("up / down, pageup / pagedown", "scroll the page"),
+    ("tab / shift+tab", "move between the examples and the exercises"),
+    ("enter", "run the example (its output appears under it), or open the exercise"),
+    ("1 … 9", "run example 1 … 9"),
+    ("s", "start the exercises (or resume at the first one not passed)"),
+    ("escape", "stop a running example; then back to the catalogue"),
 ]
 
 
 def lesson_bindings() -> list[Binding]:
-    return [Binding(keys, action, label, show=show, priority=True, id=action)
+    return [Binding(keys, action, label, show=show, priority=True, id=f"{action}-{keys}")
             for keys, action, label, show, _ in LESSON_KEYS]
 
 
@@ -53,8 +71,10 @@ def help_markdown() -> str:
     lines += [f"| `{_pretty(keys)}` | {desc} |" for keys, _, _, _, desc in LESSON_KEYS]
     lines += ["", "In the editor: arrows, home/end, pageup/pagedown, shift+arrows select, "
               "ctrl+z undo, ctrl+y redo, ctrl+x/ctrl+c/ctrl+v cut/copy/paste, f7 selects all. "
-              "tab indents; esc leaves the editor (then tab moves between panes).", "",
-              "## In the catalogue", "", "| key | what it does |", "|---|---|"]
+              "tab indents; f6 moves to the next pane, esc leaves the editor.", "",
+              "## On a lesson's page", "", "| key | what it does |", "|---|---|"]
+    lines += [f"| `{keys}` | {desc} |" for keys, desc in PAGE_KEYS]
+    lines += ["", "## In the catalogue", "", "| key | what it does |", "|---|---|"]
     lines += [f"| `{keys}` | {desc} |" for keys, desc in CATALOGUE_KEYS]
     lines += ["", "## Everywhere", "", "| key | what it does |", "|---|---|"]
     lines += [f"| `{keys}` | {desc} |" for keys, desc in GLOBAL_KEYS]

@@ -270,9 +270,8 @@ class OutputPane(Vertical):
     def on_mount(self) -> None:
         self.query_one(VisualsView).reset()
         self.query_one("#live-line", Static).display = False
-        # Written after the first layout: a RichLog wraps text at the width it has then.
-        self.call_after_refresh(self.log_view.note, Text(
-            "Your program's output appears here.", style="dim"))
+        # The screen calls clear() (or replays the exercise's last result) once this is laid
+        # out: a RichLog wraps text at the width it has when the text is written.
 
     @property
     def log_view(self) -> OutputLog:
