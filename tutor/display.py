@@ -137,8 +137,9 @@ def outcome_line(result: RunResult, kind: str = "check") -> Text:
     base = OUTCOME_EXPLANATIONS.get(result.outcome, result.outcome)
     detail = result.detail
     if result.outcome == "exit":
-        return Text(f"✗ {base} {detail}.", style="bold red")
-    return Text(f"✗ {base}" + (f": {detail}" if detail else "."), style="bold red")
+        return Text(f"{fail_mark} {base} {detail}.", style=f"bold {fail_style}")
+    end = "" if base.endswith(("?", ".", "!")) else "."
+    return Text(f"{fail_mark} {base}" + (f": {detail}" if detail else end), style=f"bold {fail_style}")
 
 
 def render_checks(result: RunResult) -> Group:

@@ -16,7 +16,7 @@ from rich.console import Group
 from rich.style import Style
 from rich.text import Text
 
-from tutor.render.common import RAMP, Adaptive, clean, title_text
+from tutor.render.common import RAMP, Adaptive, byte, clean, title_text
 
 Pixel = tuple[int, int, int]
 
@@ -32,10 +32,10 @@ def _pixels(image: dict[str, Any]) -> tuple[int, int, list[list[Pixel]]]:
         for x in range(w):
             i = (y * w + x) * c
             if c == 1:
-                v = max(0, min(255, int(flat[i])))
+                v = byte(flat[i])
                 row.append((v, v, v))
             else:
-                row.append(tuple(max(0, min(255, int(flat[i + k]))) for k in range(3)))  # type: ignore[misc]
+                row.append(tuple(byte(flat[i + k]) for k in range(3)))  # type: ignore[misc]
         rows.append(row)
     return h, w, rows
 

@@ -268,8 +268,14 @@ class TutorApp(App[int]):
     def action_help(self) -> None:
         from tutor.ui.screens.help import HelpScreen
 
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+        from tutor.ui.screens.catalogue import CatalogueScreen
+        from tutor.ui.screens.lesson_page import LessonPageScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        where = ("catalogue" if isinstance(self.screen, CatalogueScreen) else
+                 "page" if isinstance(self.screen, LessonPageScreen) else "exercise")
+        self.push_screen(HelpScreen(where))
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT_THEME if self.current_theme.dark else DARK_THEME

@@ -23,10 +23,14 @@ LESSON_KEYS: list[tuple[str, str, str, bool, str]] = [
      "leaves the editor)"),
     ("f6", "next_pane", "Pane", True, "move to the next pane: prompt, editor, output (tab indents in the editor)"),
     ("shift+f6", "next_pane(-1)", "Prev pane", False, "move to the previous pane"),
-    ("alt+1", "tab('output')", "Output", False, "show the output tab"),
-    ("alt+2", "tab('checks')", "Checks", False, "show the checks tab"),
-    ("alt+3", "tab('visuals')", "Visuals", False, "show the visuals tab"),
-    ("alt+4", "tab('loss')", "Loss", False, "show the loss-curve tab"),
+    ("e", "focus_editor", "Edit", True, "back into the editor (when another pane has focus)"),
+    ("f9", "zoom", "Zoom", False, "give the output pane the whole screen (again: back)"),
+    # Terminals send alt+1..4 as ESC 1..4, which Textual reads as the characters macOS's
+    # option key types (¡ ™ £ ¢): those names are bound too, so alt+N works in xterm and tmux.
+    ("alt+1,inverted_exclamation_mark", "tab('output')", "Output", False, "show the output tab"),
+    ("alt+2,trade_mark_sign", "tab('checks')", "Checks", False, "show the checks tab"),
+    ("alt+3,pound_sign", "tab('visuals')", "Visuals", False, "show the visuals tab"),
+    ("alt+4,cent_sign", "tab('loss')", "Loss", False, "show the loss-curve tab"),
     ("ctrl+f", "toggle_watch", "Watch", False, "watch mode: check automatically whenever the file changes on disk"),
     ("f2", "external_editor", "$EDITOR", False, "edit the file in your own editor ($VISUAL / $EDITOR)"),
     ("f8", "reset", "Reset", False, "reset the file to the starter code (asks first; your version is kept as a backup)"),
@@ -57,26 +61,44 @@ PAGE_KEYS: list[tuple[str, str]] = [
 ]
 
 
+#: Plain letters: not priority, so in the editor they type (the editor consumes them first).
+_NOT_PRIORITY = {"e"}
+
+
 def lesson_bindings() -> list[Binding]:
-    return [Binding(keys, action, label, show=show, priority=True, id=f"{action}-{keys}")
+    return [Binding(keys, action, label, show=show, priority=keys not in _NOT_PRIORITY, id=f"{action}-{keys}")
             for keys, action, label, show, _ in LESSON_KEYS]
 
 
+#: Key names that only stand in for another key (see the alt+N comment above).
+_STAND_INS = {"inverted_exclamation_mark", "trade_mark_sign", "pound_sign", "cent_sign"}
+
+
 def _pretty(keys: str) -> str:
-    return " / ".join(keys.split(","))
+    return " / ".join(k for k in keys.split(",") if k not in _STAND_INS)
 
 
-def help_markdown() -> str:
-    lines = ["# Keys", "", "## In a lesson", "", "| key | what it does |", "|---|---|"]
-    lines += [f"| `{_pretty(keys)}` | {desc} |" for keys, _, _, _, desc in LESSON_KEYS]
-    lines += ["", "In the editor: arrows, home/end, pageup/pagedown, shift+arrows select, "
-              "ctrl+z undo, ctrl+y redo, ctrl+x/ctrl+c/ctrl+v cut/copy/paste, f7 selects all. "
-              "tab indents; f6 moves to the next pane, esc leaves the editor.", "",
-              "## On a lesson's page", "", "| key | what it does |", "|---|---|"]
-    lines += [f"| `{keys}` | {desc} |" for keys, desc in PAGE_KEYS]
-    lines += ["", "## In the catalogue", "", "| key | what it does |", "|---|---|"]
-    lines += [f"| `{keys}` | {desc} |" for keys, desc in CATALOGUE_KEYS]
-    lines += ["", "## Everywhere", "", "| key | what it does |", "|---|---|"]
-    lines += [f"| `{keys}` | {desc} |" for keys, desc in GLOBAL_KEYS]
-    lines += ["", "Progress marks: ✓ passed, ● attempted, · new. Esc closes this help."]
+def _table(rows: list[tuple[str, str]]) -> list[str]:
+    return ["| key | what it does |", "|---|---|", *(f"| `{keys}` | {desc} |" for keys, desc in rows)]
+
+
+def help_markdown(where: str = "exercise") -> str:
+    """Every key, the section for ``where`` (exercise, page, catalogue) first."""
+    from tutor.marks import PROGRESS_MARKS
+
+    sections = {
+        "exercise": ["## In an exercise", "", *_table([(_pretty(k), d) for k, _, _, _, d in LESSON_KEYS]), "",
+                     "In the editor: arrows, home/end, pageup/pagedown, shift+arrows select, ctrl+z undo, "
+                     "ctrl+y redo, ctrl+x/ctrl+c/ctrl+v cut/copy/paste, f7 selects all. Tab indents; f6 moves "
+                     "to the next pane, esc leaves the editor."],
+        "page": ["## On a lesson's page", "", *_table(PAGE_KEYS)],
+        "catalogue": ["## In the catalogue", "", *_table(CATALOGUE_KEYS)],
+    }
+    order = [where] + [k for k in sections if k != where] if where in sections else list(sections)
+    lines = ["# Keys", ""]
+    for key in order:
+        lines += [*sections[key], ""]
+    lines += ["## Everywhere", "", *_table(GLOBAL_KEYS), ""]
+    marks = ", ".join(f"{mark} {state}" for state, (mark, _) in PROGRESS_MARKS.items())
+    lines += [f"Progress marks: {marks}. Esc closes this help."]
     return "\n".join(lines)

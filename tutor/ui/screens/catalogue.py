@@ -63,6 +63,7 @@ class CatalogueScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.refresh_marks()
+        getattr(self.app, "refresh_status")()  # now, not at the next tick: progress may have changed
 
     def refresh_marks(self) -> None:
         self.query_one(CatalogueTree).refresh_marks()

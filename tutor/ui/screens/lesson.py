@@ -352,6 +352,10 @@ class LessonScreen(RunsCode, Screen[None]):
         self.editor.call_later(self._start, "check")
 
     def _start(self, kind: str) -> None:
+        if not self.query(OutputPane):
+            # A key pressed before the output pane is mounted (just after the first paint).
+            self.set_timer(0.05, lambda: self._start(kind))
+            return
         if self.running:
             self.notify("Your code is still running; esc stops it.", severity="warning", timeout=3)
             return
@@ -417,7 +421,19 @@ class LessonScreen(RunsCode, Screen[None]):
         self.app_.show_catalogue()
 
     def action_tab(self, tab: str) -> None:
-        self.output.show_tab(tab)
+        if self.query(OutputPane):
+            self.output.show_tab(tab)
+
+    def action_focus_editor(self) -> None:
+        if self.has_class("zoom"):
+            self.remove_class("zoom")
+        self.editor.focus()
+
+    def action_zoom(self) -> None:
+        """The output pane full height (visuals and curves need the room at 80x24)."""
+        self.toggle_class("zoom")
+        if self.has_class("zoom") and isinstance(self.focused, CodeEditor):
+            self.action_next_pane()
 
     def action_next_pane(self, step: int = 1) -> None:
         """Move focus between the prompt, the editor and the output (Tab stays in the editor
@@ -425,6 +441,7 @@ class LessonScreen(RunsCode, Screen[None]):
         panes = [self.query_one("#reading"), self.editor]
         if self.query(OutputPane):
             panes.append(self.output.query_one("#output-tabs").query("Tabs").first())
+        panes = [p for p in panes if p.display] or panes
         focused = self.focused
         index = next((i for i, p in enumerate(panes) if focused is p or (focused is not None and p in
                                                                           focused.ancestors_with_self)), -1)

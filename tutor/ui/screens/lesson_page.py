@@ -180,6 +180,7 @@ class LessonPageScreen(RunsCode, Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.refresh_marks()
+        getattr(self.app, "refresh_status")()  # now, not at the next tick: progress may have changed
 
     def refresh_marks(self) -> None:
         progress = getattr(self.app, "progress")

@@ -9,6 +9,9 @@ from textual.widgets import TextArea
 #: The editor's token colours per app theme kind: the "css" theme's colours are made for a
 #: dark background and almost vanish on a light one.
 EDITOR_THEMES = {True: "css", False: "github_light"}
+#: What terminals' alt+1..4 (ESC 1..4) arrive as in Textual (macOS option characters): the
+#: editor lets them through to the screen's tab keys instead of typing them.
+ALT_DIGIT_STAND_INS = frozenset({"inverted_exclamation_mark", "trade_mark_sign", "pound_sign", "cent_sign"})
 
 
 def python_language_available() -> bool:
@@ -36,6 +39,11 @@ class CodeEditor(TextArea):
             classes=classes,
         )
         self.cursor_blink = cursor_blink
+
+    def check_consume_key(self, key: str, character: str | None = None) -> bool:
+        if key in ALT_DIGIT_STAND_INS:
+            return False
+        return super().check_consume_key(key, character)
 
     def on_mount(self) -> None:
         self.watch(self.app, "theme", self._follow_theme, init=True)

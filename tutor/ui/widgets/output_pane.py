@@ -60,9 +60,34 @@ class OutputLog(RichLog):
 
     def __init__(self, **kwargs: Any) -> None:
         # min_width: a RichLog renders at 78 columns at least by default, which cuts the
-        # right end (a traceback's line number) off in a narrow pane.
+        # right end (a traceback's line number) off in a narrow pane. Lines are wrapped at
+        # the width the log has, and wrapped again when it changes (see on_resize), so a
+        # line written while the tab was hidden is not left wrapped at a sliver.
         super().__init__(wrap=True, markup=False, highlight=False, auto_scroll=True, min_width=20, **kwargs)
+        self._entries: list[Text] = []
+        self._wrapped_at = 0
         self.reset_counts()
+
+    def write(self, content: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        if isinstance(content, Text):
+            self._entries.append(content)
+        return super().write(content, *args, **kwargs)
+
+    def on_resize(self, event: Any) -> None:
+        super().on_resize(event)
+        width = event.size.width
+        if width and width != self._wrapped_at and self._entries:
+            self._wrapped_at = width
+            entries, self._entries = self._entries, []
+            super().clear()
+            for entry in entries:
+                self.write(entry)
+        elif width:
+            self._wrapped_at = width
+
+    def clear(self) -> Any:  # type: ignore[override]
+        self._entries = []
+        return super().clear()
 
     def reset_counts(self) -> None:
         self._pending = {"stdout": "", "stderr": ""}
@@ -151,7 +176,7 @@ class ChecksView(Static):
         parts.append(finish_line(result, "check"))
         parts.extend(Text(note, style="yellow") for note in explanations(result))
         if result.outcome == "exception" and result.stderr.strip():
-            parts.append(Text("The traceback is on the output tab.", style="dim"))
+            parts.append(Text("The traceback is on the output tab (alt+1).", style="dim"))
         if footer is not None:
             parts.append(footer)
         self.plain = plain_text(Group(*parts))
@@ -279,6 +304,15 @@ class OutputPane(Vertical):
 
     def show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{tab}"
+        self._tab_shown(tab)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._tab_shown(self.active_tab)
+
+    def _tab_shown(self, tab: str) -> None:
+        # Drawings need rows: with the visuals or the curve in front, the pane takes more
+        # of the screen (the screen's CSS decides how much, by its width).
+        self.set_class(tab in ("visuals", "loss"), "drawing")
 
     @property
     def active_tab(self) -> str:
