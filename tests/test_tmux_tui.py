@@ -269,12 +269,15 @@ def test_every_screen_tab_modal_and_key(tutor_tmux):
     t.keys("C-s")
     t.keys("F2")  # $EDITOR is `true`: the app suspends, comes back, reloads the file
     t.wait_for(f"{first.id}.py")
+    # (each answer waits for its dialog to close: a key pressed before that goes to the dialog)
     t.keys("F8")
-    t.wait_for("Reset")
+    t.wait_for("Reset (y)")
     t.keys("n")
+    t.wait_gone("Reset (y)")
     t.keys("C-o")
     t.wait_for("Show it")
     t.keys("n")
+    t.wait_gone("Show it")
     t.keys("C-o")
     t.wait_for("Show it")
     t.keys("y")
@@ -282,9 +285,9 @@ def test_every_screen_tab_modal_and_key(tutor_tmux):
     t.keys("Escape")
     t.wait_gone("Reference solution")
     t.keys("F8")
-    t.wait_for("Reset")
+    t.wait_for("Reset (y)")
     t.keys("y")
-    t.wait_for("starter")
+    t.wait_gone("Reset (y)")
     # Outcomes, through the real sandbox: an exception, input(), a progress bar and colour
     # codes, every kind of visual and a curve, an endless loop stopped with esc, a timeout.
     select_all_and_type(t, EXCEPTION_PROGRAM)
@@ -296,8 +299,10 @@ def test_every_screen_tab_modal_and_key(tutor_tmux):
     t.wait_for("no keyboard input", timeout=RUN_S)
     select_all_and_type(t, PROGRESS_BAR_PROGRAM)
     t.keys("C-r")
-    screen = t.wait_for("bold done", timeout=RUN_S)
-    assert "100%|##########" in screen and "\\x0d" not in screen and "\\x1b" not in screen
+    screen = t.wait_for("bold done", "100%|##########", timeout=RUN_S)
+    # Only the final frame of the bar, no visible \r, and the bold codes dropped: the one
+    # "\x1b[1mbold" on the screen is the source line in the editor.
+    assert " 50%|#####" not in screen and "\\x0d" not in screen and screen.count("\\x1b[1mbold") == 1
     select_all_and_type(t, VISUALS_PROGRAM)
     t.keys("C-r")
     t.wait_for("ran to the end", timeout=RUN_S)
@@ -324,6 +329,7 @@ def test_every_screen_tab_modal_and_key(tutor_tmux):
     t.keys("C-o")
     t.wait_for("the reference", "your code")
     t.keys("Escape")
+    t.wait_gone("yours beside the reference")
     t.keys("C-n")
     t.wait_for("Exercise 2/")
     t.keys("F3")
@@ -333,6 +339,7 @@ def test_every_screen_tab_modal_and_key(tutor_tmux):
     t.keys("C-p")
     t.wait_for("Search")
     t.keys("Escape")
+    t.wait_gone("Search")
     t.keys("Escape")  # leave the editor
     t.keys("Escape")  # back to the lesson page
     t.wait_for(f"Lesson {first.lesson_id}", "✓ 1.")

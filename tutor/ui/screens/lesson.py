@@ -413,6 +413,8 @@ class LessonScreen(RunsCode, Screen[None]):
 
     def action_back(self) -> None:
         """Back to this exercise's lesson page (where the learner left it)."""
+        if not self.is_current:  # a second key press while the screen is already leaving
+            return
         self.save()
         self.app_.show_lesson_page(self.exercise.lesson_id)
 

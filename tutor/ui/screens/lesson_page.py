@@ -255,7 +255,8 @@ class LessonPageScreen(RunsCode, Screen[None]):
         self.stop_run()
 
     def action_back(self) -> None:
-        getattr(self.app, "show_catalogue")()
+        if self.is_current:
+            getattr(self.app, "show_catalogue")()
 
 
 def missing_extras_note(exercise: Any) -> str:

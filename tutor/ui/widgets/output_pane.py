@@ -69,7 +69,8 @@ class OutputLog(RichLog):
         self.reset_counts()
 
     def write(self, content: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        if isinstance(content, Text):
+        if isinstance(content, Text) and self._size_known:
+            # (before the size is known RichLog defers the write and makes it again later)
             self._entries.append(content)
         return super().write(content, *args, **kwargs)
 
