@@ -144,6 +144,18 @@ class Progress:
 
         self._update(change)
 
+    def record_answer(self, ref: str, choice: int, correct: bool) -> None:
+        """A predict question answered: an attempt (a pass when right); the first answer is kept
+        apart, because the first prediction is the one that says what the learner expected."""
+        self.record_attempt(ref, correct)
+
+        def change(data: dict[str, Any]) -> None:
+            item = self.entry(ref)
+            item.setdefault("first_answer", choice)
+            item["last_answer"] = choice
+
+        self._update(change)
+
     def record_hint(self, ref: str, level: int) -> None:
         def change(data: dict[str, Any]) -> None:
             item = self.entry(ref)
@@ -203,6 +215,10 @@ def progress_problems(data: Any) -> list[str]:
             value = item.get(key, 0)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 problems.append(f"{where}.{key}: must be a whole number >= 0, not {value!r}")
+        for key in ("first_answer", "last_answer"):   # predict questions: the choice's number
+            value = item.get(key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                problems.append(f"{where}.{key}: must be a choice number >= 1, not {value!r}")
         if not isinstance(item.get("solution_viewed", False), bool):
             problems.append(f"{where}.solution_viewed: must be true or false")
         for key in _STAMPS:
