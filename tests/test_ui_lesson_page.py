@@ -243,3 +243,63 @@ def test_crash_report_names_versions(tmp_path: Path):
     except ValueError as exc:
         path = write_crash_report(tmp_path, exc)
     assert path.exists() and "ValueError: x" in path.read_text() and "pytorch-tutor" in path.read_text()
+
+
+# --- format v2: predict questions and needs.extras ------------------------------------------
+
+V2_LESSONS = Path(__file__).resolve().parent / "fixtures" / "format_v2"
+
+
+def v2_app(engine: FakeEngine) -> TutorApp:
+    from tutor.context import Context
+
+    return TutorApp(Context(lesson_dirs=[str(V2_LESSONS)], builtin_lessons=False), engine=engine, cursor_blink=False)
+
+
+async def test_a_predict_question_is_answered_with_a_digit_on_the_lesson_page(isolated_dirs):
+    from tutor.ui.screens.predict import PredictScreen
+
+    engine = FakeEngine()
+    app = v2_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        page = await open_page(app, pilot)
+        rows = {r.exercise.id: r for r in page.query(ExerciseRow)}
+        assert "(predict)" in plain_text(rows["predict_keepdim"].content)
+        rows["predict_keepdim"].focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PredictScreen))
+        question = app.screen
+        await pilot.pause()
+        assert "torch.Size([1, 4])" in screen_text(app) and "1. torch.Size([4])" in screen_text(app)
+        await pilot.press("1")  # wrong
+        await wait_for(pilot, lambda: question.finished_runs == 1)
+        await pilot.pause()
+        shown = plain_text(question.query_one("#predict-result").content)
+        assert "not quite" in shown and "torch.Size([1, 4])" in shown and "keepdim" in shown  # the explanation
+        assert engine.requests[-1].kind == "run"
+        await pilot.press("2")  # right
+        await wait_for(pilot, lambda: question.finished_runs == 2)
+        await pilot.pause()
+        assert "✓ right" in plain_text(question.query_one("#predict-result").content)
+        assert app.progress.state("9.5/predict_keepdim") == "passed"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is page)
+        assert "passed" in plain_text(rows["predict_keepdim"].content)
+
+
+async def test_an_exercise_whose_extras_are_missing_is_marked_with_the_install_command(isolated_dirs, monkeypatch):
+    import tutor.course.extras as extras
+
+    monkeypatch.setattr(extras, "missing_extras", lambda exercise, python=None: list(exercise.extras))
+    engine = FakeEngine()
+    app = v2_app(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        page = await open_page(app, pilot)
+        needing = [r for r in page.query(ExerciseRow) if r.exercise.extras]
+        if not needing:  # the fixture lesson names no extras: give one exercise some
+            row = next(iter(page.query(ExerciseRow)))
+            row.exercise.extras = ["onnx"]
+            page.refresh_marks()
+            needing = [row]
+        shown = plain_text(needing[0].content)
+        assert "needs" in shown and "pip install 'pytorch-tutor[" in shown

@@ -181,6 +181,13 @@ class TutorApp(App[int]):
     def open_exercise(self, exercise: Any) -> None:
         from tutor.ui.screens.lesson import LessonScreen
 
+        if getattr(exercise, "kind", "code") == "predict":
+            from tutor.ui.screens.predict import PredictScreen
+
+            self.progress.set_last(exercise.ref)
+            self.push_screen(PredictScreen(exercise))
+            return
+
         for screen in self.screen_stack:
             if isinstance(screen, LessonScreen):
                 while self.screen is not screen:

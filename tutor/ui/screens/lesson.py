@@ -233,7 +233,15 @@ class LessonScreen(RunsCode, Screen[None]):
         return int(item.get("hints_shown", 0))
 
     def _show_hints(self) -> None:
-        self.query_one("#hints", Static).update(hints_text(self.exercise.hints, self._hints_shown()))
+        from rich.console import Group
+
+        from tutor.ui.screens.predict import extras_problem_of
+
+        hints = hints_text(self.exercise.hints, self._hints_shown())
+        problem = extras_problem_of(self.exercise, getattr(self.app_, "ctx", None))
+        if problem:  # needs.extras: said before the learner runs into it
+            hints = Group(Text(problem, style="yellow"), hints)
+        self.query_one("#hints", Static).update(hints)
 
     # --- the file ---------------------------------------------------------------------------
 
@@ -461,16 +469,19 @@ class LessonScreen(RunsCode, Screen[None]):
         return exercises[index] if 0 <= index < len(exercises) else None
 
     def action_next(self) -> None:
-        ex = self._neighbour(+1)
-        if ex is None:
-            self.notify("This is the last exercise.", timeout=3)
-        else:
-            self.show_exercise(ex)
+        self._go(+1)
 
     def action_previous(self) -> None:
-        ex = self._neighbour(-1)
+        self._go(-1)
+
+    def _go(self, step: int) -> None:
+        ex = self._neighbour(step)
+        if ex is not None and getattr(ex, "kind", "code") == "predict":
+            # A question opens over this screen; the editor stays on the last code exercise.
+            self.app_.open_exercise(ex)
+            return
         if ex is None:
-            self.notify("This is the first exercise.", timeout=3)
+            self.notify("This is the last exercise." if step > 0 else "This is the first exercise.", timeout=3)
         else:
             self.show_exercise(ex)
 

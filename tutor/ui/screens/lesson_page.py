@@ -127,7 +127,9 @@ class ExerciseRow(Static, can_focus=True):
 
     def show_state(self, state: str, extra: str = "") -> None:
         mark, style = MARKS.get(state, MARKS["new"])
+        question = getattr(self.exercise, "kind", "code") == "predict"
         self.update(Text.assemble((f" {mark} ", style), (f"{self.position}. ", "bold"), (self.exercise.title, ""),
+                                  ("  (predict)" if question else "", "cyan"),
                                   (f"  {self.exercise.ref}", "dim"), (f"  {state}", style),
                                   (f"  {extra}" if extra else "", "yellow")))
 
@@ -185,7 +187,8 @@ class LessonPageScreen(RunsCode, Screen[None]):
     def refresh_marks(self) -> None:
         progress = getattr(self.app, "progress")
         for row in self.query(ExerciseRow):
-            row.show_state(progress.state(row.exercise.ref), missing_extras_note(row.exercise))
+            python = getattr(getattr(self.app, "ctx", None), "python", None)
+            row.show_state(progress.state(row.exercise.ref), missing_extras_note(row.exercise, python))
 
     # --- keys -------------------------------------------------------------------------------
 
@@ -259,10 +262,14 @@ class LessonPageScreen(RunsCode, Screen[None]):
             getattr(self.app, "show_catalogue")()
 
 
-def missing_extras_note(exercise: Any) -> str:
-    """"needs X (pip install ...)" when the exercise needs packages the worker lacks; the
-    sandbox reports which (see ``needs.extras``); empty when nothing is known missing."""
-    missing = getattr(exercise, "missing_extras", None)
-    if missing:
-        return f"needs {', '.join(missing)}"
-    return ""
+def missing_extras_note(exercise: Any, python: str | None = None) -> str:
+    """"needs X: pip install ..." when the exercise's ``needs.extras`` are missing from the
+    Python that runs learner code; empty when nothing is missing."""
+    if not getattr(exercise, "extras", None):
+        return ""
+    try:
+        from tutor.course.extras import install_command, missing_extras
+    except ImportError:
+        return ""
+    missing = missing_extras(exercise, python)
+    return f"needs {', '.join(missing)}: {install_command(missing)}" if missing else ""
