@@ -194,6 +194,7 @@ EXCEPTION_PROGRAM = 'def f():\n    raise ValueError("boom")\nf()\n'
 LOOP_PROGRAM = 'print("looping")\nwhile True:\n    pass\n'
 
 
+@pytest.mark.timeout(1200)  # the first run waits for the worker to import torch; a loaded box is slow
 def test_every_screen_tab_modal_and_key(tutor_tmux):
     course = Context().course
     first = course.exercises[0]
@@ -369,6 +370,7 @@ CURVE_LINES = {
 }
 
 
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("lesson_id", ["1.1", "1.3", "2.1"])
 def test_walk_a_lesson_end_to_end(tutor_tmux, lesson_id):
     lesson = Context().course.lesson(lesson_id)

@@ -303,3 +303,19 @@ async def test_an_exercise_whose_extras_are_missing_is_marked_with_the_install_c
             needing = [row]
         shown = plain_text(needing[0].content)
         assert "needs" in shown and "pip install 'pytorch-tutor[" in shown
+
+
+async def test_the_editor_follows_the_light_theme(isolated_dirs):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, CatalogueScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen))
+        editor = app.screen.editor
+        assert editor.theme == "css"
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert not app.current_theme.dark and editor.theme == "github_light"
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert editor.theme == "css"
