@@ -241,6 +241,7 @@ class LessonPageScreen(RunsCode, Screen[None]):
             return
         self._example_running = block
         block.begin()
+        self.call_after_refresh(block.query_one(".example-output").scroll_visible, animate=False)
         self.submit_run("run", f"{self.lesson.id} example {block.index}", request)
 
     def on_run_event(self, message: RunEvent) -> None:
@@ -250,8 +251,10 @@ class LessonPageScreen(RunsCode, Screen[None]):
     def on_run_finished(self, message: RunFinished) -> None:
         self.finished_runs += 1
         if self.run_done(message) and self._example_running is not None:
-            self._example_running.finish(message.result)
-            self._example_running.scroll_visible(animate=False)
+            block = self._example_running
+            block.finish(message.result)
+            # The output (not the block's top: a long example is taller than the screen).
+            self.call_after_refresh(block.query_one(".example-output").scroll_visible, animate=False)
             self._example_running = None
 
     def action_stop(self) -> None:

@@ -69,22 +69,39 @@ class OutputLog(RichLog):
         self.reset_counts()
 
     def write(self, content: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        if isinstance(content, Text) and not self._shown():
+            # On a hidden tab the width is not the one the line will be read at: keep the
+            # line and draw everything when the tab is shown.
+            self._entries.append(content)
+            self._stale = True
+            return self
         if isinstance(content, Text) and self._size_known:
             # (before the size is known RichLog defers the write and makes it again later)
             self._entries.append(content)
         return super().write(content, *args, **kwargs)
 
+    def _shown(self) -> bool:
+        return all(getattr(node, "display", True) for node in self.ancestors_with_self)
+
+    def on_show(self) -> None:
+        if getattr(self, "_stale", False):
+            self._rewrap()
+
     def on_resize(self, event: Any) -> None:
         super().on_resize(event)
         width = event.size.width
-        if width and width != self._wrapped_at and self._entries:
+        if width and (width != self._wrapped_at or getattr(self, "_stale", False)) and self._entries:
             self._wrapped_at = width
-            entries, self._entries = self._entries, []
-            super().clear()
-            for entry in entries:
-                self.write(entry)
+            self._rewrap()
         elif width:
             self._wrapped_at = width
+
+    def _rewrap(self) -> None:
+        self._stale = False
+        entries, self._entries = self._entries, []
+        super().clear()
+        for entry in entries:
+            self.write(entry)
 
     def clear(self) -> Any:  # type: ignore[override]
         self._entries = []
