@@ -168,6 +168,11 @@ class LessonScreen(RunsCode, Screen[None]):
     def output(self) -> OutputPane:
         return self.query_one(OutputPane)
 
+    @property
+    def pane_ready(self) -> bool:
+        """The output pane is mounted lazily (after the first paint), its tabs a moment later."""
+        return bool(self.query("#loss-curve"))
+
     # --- which exercise ---------------------------------------------------------------------
 
     def show_exercise(self, exercise: Any) -> None:
@@ -195,8 +200,8 @@ class LessonScreen(RunsCode, Screen[None]):
 
     def _restore_result(self) -> None:
         """Show this exercise's own last result, or empty views: never the previous one's."""
-        if not self.query(OutputPane):
-            self.call_after_refresh(self._restore_result)  # the pane mounts after the first paint
+        if not self.pane_ready:
+            self.set_timer(0.05, self._restore_result)  # the pane mounts after the first paint
             return
         last = self.app_.last_runs.get(self.exercise.ref)
         pane = self.output
@@ -360,7 +365,7 @@ class LessonScreen(RunsCode, Screen[None]):
         self.editor.call_later(self._start, "check")
 
     def _start(self, kind: str) -> None:
-        if not self.query(OutputPane):
+        if not self.pane_ready:
             # A key pressed before the output pane is mounted (just after the first paint).
             self.set_timer(0.05, lambda: self._start(kind))
             return
@@ -431,7 +436,7 @@ class LessonScreen(RunsCode, Screen[None]):
         self.app_.show_catalogue()
 
     def action_tab(self, tab: str) -> None:
-        if self.query(OutputPane):
+        if self.pane_ready:
             self.output.show_tab(tab)
 
     def action_focus_editor(self) -> None:
@@ -449,7 +454,7 @@ class LessonScreen(RunsCode, Screen[None]):
         """Move focus between the prompt, the editor and the output (Tab stays in the editor
         to indent)."""
         panes = [self.query_one("#reading"), self.editor]
-        if self.query(OutputPane):
+        if self.pane_ready:
             panes.append(self.output.query_one("#output-tabs").query("Tabs").first())
         panes = [p for p in panes if p.display] or panes
         focused = self.focused

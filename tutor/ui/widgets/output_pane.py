@@ -239,11 +239,15 @@ class VisualsView(VerticalScroll):
 class LossCurve(Static):
     """A live curve of the metrics a run reports; redrawn at most every 0.2 s."""
 
-    def on_mount(self) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.metrics: list[dict[str, Any]] = []
         self._dirty = False
+
+    def on_mount(self) -> None:
         self.set_interval(0.2, self._redraw_if_dirty)
-        self.reset()
+        if not self.metrics:
+            self.reset()
 
     def reset(self) -> None:
         self.metrics = []
