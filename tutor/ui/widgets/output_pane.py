@@ -185,18 +185,23 @@ class ChecksView(Static):
         self.update(Text(self.plain, style="dim"))
 
     def show_result(self, result: Any, footer: Text | None = None) -> None:
-        parts: list[RenderableType] = []
+        # The verdict first: at 80x24 the pane shows a few lines, and long teaching messages
+        # must not push "not yet" / "passed" out of sight.
+        verdict = finish_line(result, "check")
+        if result.checks:
+            failed = sum(c.status != "pass" for c in result.checks)
+            if failed:
+                verdict.append(f"  {failed} of {len(result.checks)} checks failed", style="dim")
+        parts: list[RenderableType] = [verdict]
+        if footer is not None:
+            parts.append(Text(footer.plain.strip(), style=footer.style))
         if result.checks:
             parts.append(render_checks(result))
         elif result.status != "error":
             parts.append(Text("No check ran: your file stopped before the checks could start.", style="yellow"))
-        parts.append(Text())
-        parts.append(finish_line(result, "check"))
         parts.extend(Text(note, style="yellow") for note in explanations(result))
         if result.outcome == "exception" and result.stderr.strip():
             parts.append(Text("The traceback is on the output tab (alt+1).", style="dim"))
-        if footer is not None:
-            parts.append(footer)
         self.plain = plain_text(Group(*parts))
         self.update(Group(*parts))
 
