@@ -120,7 +120,7 @@ async def test_tui_output_pane_applies_carriage_returns_keeps_head_and_tail(isol
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, CatalogueScreen))
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen) and bool(app.screen.query(OutputPane)))
+        await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen) and app.screen.pane_ready)
         await pilot.pause()
         pane = app.screen.query_one(OutputPane)
         pane.begin("run", "1.1/ones")

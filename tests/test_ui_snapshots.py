@@ -39,7 +39,7 @@ async def settle(pilot) -> None:
     app = pilot.app
     await wait_for(pilot, lambda: app.first_paint is not None)
     if app.screen.query("#workbench"):
-        await wait_for(pilot, lambda: bool(app.screen.query("#output-log")))
+        await wait_for(pilot, lambda: bool(app.screen.query("#output-log")) and app.screen.pane_ready)
     await pilot.pause(0.3)
 
 

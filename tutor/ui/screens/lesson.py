@@ -171,7 +171,8 @@ class LessonScreen(RunsCode, Screen[None]):
     @property
     def pane_ready(self) -> bool:
         """The output pane is mounted lazily (after the first paint), its tabs a moment later."""
-        return bool(self.query("#loss-curve"))
+        panes = self.query(OutputPane)
+        return bool(panes) and panes.first().ready
 
     # --- which exercise ---------------------------------------------------------------------
 

@@ -319,9 +319,21 @@ class OutputPane(Vertical):
             with TabPane("Loss", id="tab-loss"):
                 yield LossCurve(id="loss-curve")
 
+    #: True once every tab and view inside is mounted (the screen waits for it before use).
+    ready = False
+
     def on_mount(self) -> None:
+        self.call_after_refresh(self._check_ready)
+
+    def _check_ready(self) -> None:
+        needed = ("#output-log", "#live-line", "#checks-view", "#visuals-view", "#loss-curve", "ContentTabs")
+        tabbed = self.query(TabbedContent)
+        if not all(self.query(selector) for selector in needed) or not tabbed or not tabbed.first().is_mounted:
+            self.call_after_refresh(self._check_ready)
+            return
         self.query_one(VisualsView).reset()
         self.query_one("#live-line", Static).display = False
+        self.ready = True
         # The screen calls clear() (or replays the exercise's last result) once this is laid
         # out: a RichLog wraps text at the width it has when the text is written.
 
