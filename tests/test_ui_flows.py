@@ -21,9 +21,10 @@ from tutor.progress import Progress
 from tutor.ui.app import TutorApp
 from tutor.ui.screens.catalogue import CatalogueScreen
 from tutor.ui.screens.lesson import LessonScreen
+from tutor.ui.screens.lesson_page import LessonPageScreen
 from tutor.ui.screens.help import HelpScreen
-from tutor.ui.screens.modals import ConfirmScreen, SolutionScreen
-from tutor.ui.widgets.output_pane import ChecksView, LossCurve, OutputLog, OutputPane
+from tutor.ui.screens.modals import CompareScreen, ConfirmScreen, SolutionScreen
+from tutor.ui.widgets.output_pane import ChecksView, LossCurve, OutputLog, OutputPane, plain_text
 
 SOLUTION = "import torch\n\n\ndef ones():\n    return torch.ones(2, 3)\n"
 SIZE = (100, 30)
@@ -44,6 +45,11 @@ async def open_first_exercise(app: TutorApp, pilot) -> LessonScreen:
 
 def log_text(screen: LessonScreen) -> str:
     return "\n".join(strip.text for strip in screen.query_one(OutputLog).lines)
+
+
+def hints_of(screen: LessonScreen) -> str:
+    """The hints pane as the learner reads it (Markdown drawn)."""
+    return plain_text(screen.query_one("#hints").content)
 
 
 def checks_text(screen: LessonScreen) -> str:
@@ -80,8 +86,11 @@ async def test_opens_where_the_learner_left_off(isolated_dirs):
         await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen))
         assert app.screen.exercise.ref == "1.1/zeros"
         assert "Welcome" not in screen_text(app)
-        # Escape leaves the editor, a second escape goes back to the catalogue.
+        # Escape leaves the editor, a second escape goes back to the lesson's page, a third
+        # to the catalogue.
         await pilot.press("escape", "escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, LessonPageScreen))
+        await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, CatalogueScreen))
         assert "● A tensor of zeros" in screen_text(app)
 
@@ -115,6 +124,9 @@ async def test_check_and_pass_records_progress_and_updates_marks(isolated_dirs):
         assert "1/3 passed" in screen_text(app)
         assert "hello from your code" in log_text(screen)
         await pilot.press("escape", "escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, LessonPageScreen))
+        assert "✓ 1. A tensor of ones" in screen_text(app)
+        await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, CatalogueScreen))
         assert "✓ A tensor of ones" in screen_text(app)
 
@@ -126,7 +138,8 @@ async def test_check_and_fail_shows_the_teaching_message(isolated_dirs):
         await check_and_wait(pilot, screen)
         text = checks_text(screen)
         assert "✗ returns a (2, 3) tensor of ones" in text
-        assert FAIL_MESSAGE in text
+        # The message's Markdown is drawn (`ones()` shows as code, without backticks).
+        assert FAIL_MESSAGE.replace("`", "") in text and "`" not in text
         assert "not yet" in text
         assert app.progress.state("1.1/ones") == "attempted"
 
@@ -165,24 +178,28 @@ async def test_learner_output_cannot_send_escape_sequences_or_markup(isolated_di
         assert "\x1b" not in shown and "\x07" not in shown
         assert "\\x1b]0;pwned\\x07" in shown and "\\x1b[2J" in shown
         assert "[bold]markup[/bold]" in shown  # printed as typed, not interpreted
-        assert ESCAPES.count("\x1b") == shown.count("\\x1b")
+        # Colour codes (what torch prints) are dropped, as a terminal would not show them;
+        # every other escape is made visible.
+        assert "\\x1b[31m" not in shown and "red [bold]" in shown
+        assert ESCAPES.count("\x1b") - ESCAPES.count("\x1b[31m") == shown.count("\\x1b")
 
 
 async def test_hints_reveal_one_level_per_press_and_are_recorded(isolated_dirs):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_first_exercise(app, pilot)
-        hints = str(screen.query_one("#hints").render())
+        hints = hints_of(screen)
         assert "2 hint(s) available" in hints
         await pilot.press("ctrl+g")
         await pilot.pause()
-        hints = str(screen.query_one("#hints").render())
+        hints = hints_of(screen)
         assert "Hint 1/2" in hints and "Hint 2/2" not in hints
         assert app.progress.data["exercises"]["1.1/ones"]["hints_shown"] == 1
         await pilot.press("ctrl+g")
         await pilot.pause()
-        hints = str(screen.query_one("#hints").render())
-        assert "Hint 2/2: `torch.ones(2, 3)`." in hints and "last hint" in hints
+        hints = hints_of(screen)
+        # The hint's Markdown is drawn: the code shows without its backticks.
+        assert "Hint 2/2" in hints and "torch.ones(2, 3)." in hints and "`" not in hints and "last hint" in hints
         await pilot.press("ctrl+g")  # no third hint: the level stays
         await pilot.pause()
         assert app.progress.data["exercises"]["1.1/ones"]["hints_shown"] == 2
@@ -207,15 +224,21 @@ async def test_solution_before_a_pass_needs_confirmation_and_is_recorded(isolate
         await wait_for(pilot, lambda: app.screen is screen)
 
 
-async def test_solution_after_a_pass_opens_without_asking(isolated_dirs):
+async def test_solution_after_a_pass_opens_without_asking_beside_the_learners_code(isolated_dirs):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_first_exercise(app, pilot)
-        set_code(screen, SOLUTION)
+        set_code(screen, SOLUTION.replace("return torch.ones(2, 3)", "x = torch.ones(2, 3)\n    return x"))
         await check_and_wait(pilot, screen)
         await pilot.press("ctrl+o")
-        await wait_for(pilot, lambda: isinstance(app.screen, SolutionScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "your code" in text and "the reference" in text
+        assert "x = torch.ones(2, 3)" in text and "return torch.ones(2, 3)" in text
         assert not app.progress.data["exercises"]["1.1/ones"].get("solution_viewed")
+        await pilot.press("ctrl+n")  # the next exercise is one key away
+        await wait_for(pilot, lambda: app.screen is screen and screen.exercise.ref == "1.1/zeros")
 
 
 async def test_a_long_run_keeps_the_ui_responsive_and_escape_cancels_it(isolated_dirs):
@@ -232,7 +255,7 @@ async def test_a_long_run_keeps_the_ui_responsive_and_escape_cancels_it(isolated
         await wait_for(pilot, lambda: "running…" in screen_text(app))
         # The UI still answers keys while the code runs: a hint is shown.
         await pilot.press("ctrl+g")
-        await wait_for(pilot, lambda: "Hint 1/2" in str(screen.query_one("#hints").render()))
+        await wait_for(pilot, lambda: "Hint 1/2" in hints_of(screen))
         # A second run is refused, not queued.
         await pilot.press("ctrl+t")
         await pilot.pause()
@@ -339,7 +362,9 @@ async def test_help_opens_from_anywhere_and_question_mark_still_types_in_the_edi
         await wait_for(pilot, lambda: isinstance(app.screen, CatalogueScreen))
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
-        assert "ctrl+t" in screen_text(app)
+        # The help opens on the keys of the screen it was asked from; every key is in it.
+        assert "In the catalogue" in screen_text(app) and "open its page" in screen_text(app)
+        assert "ctrl+t" in app.screen.query_one("#help-text").source
         await pilot.press("escape")
         screen = await open_first_exercise(app, pilot)
         screen.editor.move_cursor((0, 0))

@@ -8,6 +8,8 @@ says what it wants by typing it, exactly as a learner would:
 * ``SLOW`` — prints a tick and then runs until cancelled;
 * ``METRICS`` — reports a falling loss;
 * ``ESCAPES`` — prints terminal escape sequences and Rich markup;
+* ``VISUALS`` — sends one artifact of every kind (tests/render_fixtures.py) and a loss curve;
+* ``TIMEOUT`` — runs past its time limit; ``TUTOR_ERROR`` — the tutor itself fails;
 * anything else — the check fails with a teaching message.
 """
 
@@ -72,6 +74,10 @@ class FakeEngine:
         return result
 
     def _script(self, request: Any, text: str) -> Any:
+        if "keepdim=True" in text and request.kind == "run":  # the predict fixture's snippet (9.5)
+            yield {"type": "stdout", "text": "torch.Size([1, 4])\n"}
+            yield {"type": "final", "status": "pass", "outcome": "ok", "duration_ms": 30.0}
+            return
         if "SLOW" in text:
             yield {"type": "stdout", "text": "tick\n"}
             deadline = time.monotonic() + 20
@@ -80,6 +86,22 @@ class FakeEngine:
             yield {"type": "final", "status": "fail", "outcome": "timeout", "detail": "cancelled",
                    "duration_ms": 1000.0}
             return
+        if "TIMEOUT" in text:
+            yield {"type": "stdout", "text": "step 1\n"}
+            yield {"type": "final", "status": "fail", "outcome": "timeout", "detail": "", "duration_ms": 10000.0}
+            return
+        if "TUTOR_ERROR" in text:
+            yield {"type": "final", "status": "error", "outcome": "ok",
+                   "error": "the worker stopped answering (it was restarted)", "duration_ms": 5.0}
+            return
+        if "VISUALS" in text:
+            from render_fixtures import artifacts, metrics
+
+            shown = artifacts()
+            for name in ("tensor_small", "graph", "module", "image_single", "heatmap_confusion", "profile"):
+                yield {"type": "artifact", **shown[name]}
+            for metric in metrics():
+                yield {"type": "metric", **metric}
         if "raise" in text:
             yield {"type": "stderr", "text": "Traceback (most recent call last):\n  File \"x.py\", line 4\n"
                                              "ValueError: boom\n"}

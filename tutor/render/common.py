@@ -131,12 +131,31 @@ def finite(values: Iterable[Any]) -> list[float]:
 
 def level(x: float | None, lo: float, hi: float, steps: int) -> int:
     """Which of ``steps`` buckets ``x`` falls in between ``lo`` and ``hi``."""
-    if x is None or not math.isfinite(x):
+    if x is None or not math.isfinite(x) or not math.isfinite(lo) or not math.isfinite(hi):
         return 0
     if hi <= lo:
         return steps // 2
-    frac = (x - lo) / (hi - lo)
+    # Halved first: hi - lo overflows to inf for values near ±1e308.
+    frac = (x / 2 - lo / 2) / (hi / 2 - lo / 2)
+    if not math.isfinite(frac):
+        return 0
     return max(0, min(steps - 1, int(frac * steps)))
+
+
+def whole(value: Any, default: int = 0) -> int:
+    """An int from an artifact value; NaN, ±inf and non-numbers become ``default``."""
+    x = number(value)
+    if x is None or not math.isfinite(x):
+        return default
+    return int(x)
+
+
+def byte(value: Any) -> int:
+    """A pixel value clamped to 0..255 (NaN is 0, +inf 255)."""
+    x = number(value)
+    if x is None or math.isnan(x):
+        return 0
+    return 255 if x >= 255 else 0 if x <= 0 else int(x)
 
 
 def ramp_char(x: float | None, lo: float, hi: float) -> str:

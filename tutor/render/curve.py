@@ -40,6 +40,29 @@ def _series_points(series: dict[str, Any], log: bool) -> tuple[list[float], list
     return [p[0] for p in points], [p[1] for p in points], skipped
 
 
+def integer_ticks(xs: list[float], width: int) -> list[int] | None:
+    """Whole-number tick positions when every x is a whole number (steps, epochs), about one
+    per 10 columns; None when the axis is not integral (plotext's own ticks then)."""
+    if not xs or any(abs(x) > 1e15 or x != int(x) for x in xs):
+        return None
+    low, high = int(min(xs)), int(max(xs))
+    span = high - low
+    if span == 0:
+        return [low]
+    wanted = max(2, min(10, width // 10))
+    step = max(1, math.ceil(span / (wanted - 1)))
+    for nice in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000):
+        if nice >= step:
+            step = nice
+            break
+    else:
+        magnitude = 10 ** int(math.log10(step))
+        step = math.ceil(step / magnitude) * magnitude
+    first = low - low % step if low % step else low
+    ticks = list(range(first, high + 1, step))
+    return [t for t in ticks if t >= low] or [low]
+
+
 def chart(series: list[dict[str, Any]], width: int, height: int, plain: bool, log: bool = False,
           xlabel: str = "", ylabel: str = "") -> Any:
     """A Rich renderable: a plotext chart of ``series`` plus a legend line."""
@@ -70,9 +93,20 @@ def chart(series: list[dict[str, Any]], width: int, height: int, plain: bool, lo
             fig.draw(fig.signal(xs, ys, marker=marker).lines())
         if log:
             fig.ruler(axis="y").scale("log")
+        ticks = integer_ticks([x for _, xs, _ in prepared for x in xs], width)
+        if ticks:
+            fig.ruler(axis="x").ticks(ticks, [str(t) for t in ticks])
         fig.legend(active=False)
-        rendered = str(fig.build())
+        try:
+            rendered = str(fig.build())
+        except (ValueError, OverflowError, ZeroDivisionError, IndexError):
+            # plotext cannot scale values near ±1e308 (or a degenerate range): say what the
+            # values are instead of drawing them.
+            rendered = None
         fig.clear()
+    if rendered is None:
+        values = [y for _, _, ys in prepared for y in ys]
+        return Text(f"(cannot plot values this large: from {fmt(min(values))} to {fmt(max(values))})", style="dim")
     body = Text.from_ansi(rendered.rstrip("\n"))
     if plain:
         body.stylize("")  # from_ansi kept plotext's codes as styles; plain mode drops them

@@ -56,7 +56,9 @@ def _pool_rows(matrix: list[list[float | None]], rows: int) -> list[list[float |
 
 def render(data: dict[str, Any], title: str, width: int) -> Adaptive:
     raw = data.get("values")
-    if not isinstance(raw, list) or not raw or not all(isinstance(r, list) for r in raw):
+    if isinstance(raw, list) and (not raw or all(isinstance(r, list) and not r for r in raw)):
+        return Text(f"heatmap {title}: empty (shape {clean(data.get('shape'), 30)})", style="dim")  # type: ignore[return-value]
+    if not isinstance(raw, list) or not all(isinstance(r, list) for r in raw):
         raise ValueError("heatmap data has no 2-D 'values'")
     matrix = [[number(v) for v in row] for row in raw]
     flat = finite(v for row in matrix for v in row)

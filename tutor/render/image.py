@@ -16,9 +16,14 @@ from rich.console import Group
 from rich.style import Style
 from rich.text import Text
 
-from tutor.render.common import RAMP, Adaptive, clean, title_text
+from tutor.render.common import RAMP, Adaptive, byte, clean, title_text
 
 Pixel = tuple[int, int, int]
+
+
+#: Images are decoded at most this many pixels wide (no terminal is wider), sampling
+#: rows and columns as they are read, so a huge image costs no more than a big one.
+MAX_DECODE_W = 256
 
 
 def _pixels(image: dict[str, Any]) -> tuple[int, int, list[list[Pixel]]]:
@@ -26,16 +31,19 @@ def _pixels(image: dict[str, Any]) -> tuple[int, int, list[list[Pixel]]]:
     flat = image["pixels"]
     if c not in (1, 3) or len(flat) != h * w * c:
         raise ValueError(f"image of {h}x{w}x{c} carries {len(flat)} values")
+    scale = min(1.0, MAX_DECODE_W / w) if w else 1.0
+    ys = sorted({min(h - 1, int(y / scale)) for y in range(max(1, round(h * scale)))}) if h else []
+    xs = sorted({min(w - 1, int(x / scale)) for x in range(max(1, round(w * scale)))}) if w else []
     rows = []
-    for y in range(h):
+    for y in ys:
         row = []
-        for x in range(w):
+        for x in xs:
             i = (y * w + x) * c
             if c == 1:
-                v = max(0, min(255, int(flat[i])))
+                v = byte(flat[i])
                 row.append((v, v, v))
             else:
-                row.append(tuple(max(0, min(255, int(flat[i + k]))) for k in range(3)))  # type: ignore[misc]
+                row.append(tuple(byte(flat[i + k]) for k in range(3)))  # type: ignore[misc]
         rows.append(row)
     return h, w, rows
 

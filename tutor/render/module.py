@@ -14,7 +14,7 @@ from rich.console import Group
 from rich.text import Text
 from rich.tree import Tree
 
-from tutor.render.common import Adaptive, clean, fmt_count, shape_str, title_text
+from tutor.render.common import Adaptive, clean, fmt_count, shape_str, title_text, whole
 
 MAX_NODES = 200
 
@@ -28,8 +28,8 @@ def _line(node: dict[str, Any], width: int) -> Text:
     extra = clean(node.get("extra") or "", max(20, width - 20))
     if extra:
         text.append(f"({extra})")
-    total = int(node.get("total") or 0)
-    trainable = int(node.get("total_trainable") or 0)
+    total = whole(node.get("total"))
+    trainable = whole(node.get("total_trainable"))
     if total:
         text.append(f"  {fmt_count(total)} params", style="cyan")
         if trainable == 0:
@@ -54,8 +54,8 @@ def render(data: dict[str, Any], title: str, width: int) -> Adaptive:
         raise ValueError("module data has no 'tree'")
 
     def build(plain: bool, w: int) -> Any:
-        total = int(data.get("total_params") or root.get("total") or 0)
-        trainable = int(data.get("trainable_params") or root.get("total_trainable") or 0)
+        total = whole(data.get("total_params") or root.get("total"))
+        trainable = whole(data.get("trainable_params") or root.get("total_trainable"))
         head = title_text(title, "module")
         tree = Tree(_line(root, w), guide_style="dim")
         drawn = 1

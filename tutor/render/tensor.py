@@ -138,7 +138,7 @@ def small_values(data: dict[str, Any], plain: bool, width: int) -> list[Any]:
         if prefix:
             parts.append(Text("[" + ", ".join(str(i) for i in prefix) + ", :, :]", style="dim"))
         # one cell width for every slice, so the slices line up
-        parts.append(matrix_table(block, plain, width, lo, hi, min_cell=max(len(fmt(v)) for v in _flatten(values))))
+        parts.append(matrix_table(block, plain, width, lo, hi, min_cell=max((len(fmt(v)) for v in _flatten(values)), default=1)))
     if len(blocks) > MAX_SLICES:
         parts.append(Text(f"… {len(blocks) - MAX_SLICES} more slice(s) not shown", style="dim"))
     return parts

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,9 @@ from tutor.ui.widgets.status_bar import StatusBar, status_text
 
 #: Wall-clock limit for a plain run (not a check) of an exercise file, at least.
 RUN_TIMEOUT_S = 30.0
+#: The sandbox's per-stream output cap for TUI runs. Larger than the sandbox default so
+#: the end of a long output reaches the tutor, which keeps its beginning and its end.
+OUTPUT_CAP_BYTES = 1024 * 1024
 #: When set, the app writes timings to this file once the first screen is drawn (bench.py).
 BENCH_ENV = "PYTORCH_TUTOR_UI_BENCH"
 DARK_THEME, LIGHT_THEME = "textual-dark", "textual-light"
@@ -55,6 +60,10 @@ class TutorApp(App[int]):
         self._status_cache: Any = None
         #: When the first screen was drawn: {"at": wall clock, "cpu_ms": CPU used by then}.
         self.first_paint: dict[str, float] | None = None
+        #: Where the report of an unhandled exception was written (run_app prints it).
+        self.crash_report: Path | None = None
+        #: Exercise ref -> its latest run or check (LessonScreen's ``LastRun``).
+        self.last_runs: dict[str, Any] = {}
 
     # --- shared state -------------------------------------------------------------------------
 
@@ -78,13 +87,23 @@ class TutorApp(App[int]):
 
     def build_request(self, kind: str, exercise: Any, path: Path) -> Any:
         """The sandbox request for checking or running ``exercise``'s file."""
+        import dataclasses
+
         if kind == "check":
-            return self.ctx.request(exercise, path)
+            request = self.ctx.request(exercise, path)
+        else:
+            request = self.run_request(path, max(exercise.time_budget, RUN_TIMEOUT_S), exercise.limits)
+        request.limits = dataclasses.replace(request.limits, output_bytes=max(
+            request.limits.output_bytes, OUTPUT_CAP_BYTES))
+        return request
+
+    def run_request(self, path: Path, timeout: float = RUN_TIMEOUT_S, limits: dict[str, Any] | None = None) -> Any:
+        """A plain run of ``path`` (an exercise file or a lesson's example)."""
         from sandbox.protocol import RunRequest
         from tutor.engine import limits_for
 
         return RunRequest(kind="run", file=str(path), seed=random.randrange(1, 2**31), device=self.ctx.resolved_device,
-                          limits=limits_for(max(exercise.time_budget, RUN_TIMEOUT_S), exercise.limits))
+                          limits=limits_for(timeout, limits or {}))
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -108,6 +127,15 @@ class TutorApp(App[int]):
         # machine, the worker importing torch would otherwise slow the first paint.
         self.call_after_refresh(self._after_first_paint)
 
+    def _handle_exception(self, error: Exception) -> None:
+        """An unhandled exception ends the app (Textual's rule); leave a report behind first,
+        so the learner can send it, and make the exit status say it failed."""
+        try:
+            self.crash_report = write_crash_report(self.ctx.paths.data, error)
+        except Exception:  # noqa: BLE001 - reporting must never hide the original error
+            self.crash_report = None
+        super()._handle_exception(error)
+
     def mark_first_paint(self) -> None:
         """Called by the first screen once it is on the terminal (the bench's stop watch)."""
         if self.first_paint is None:
@@ -120,12 +148,45 @@ class TutorApp(App[int]):
 
             report_from_app(self, bench_file)
         elif self.start_engine:
+            if not self.offer_cpu_if_no_gpu():
+                self.engine.start_in_background()
+
+    def offer_cpu_if_no_gpu(self) -> bool:
+        """``--device cuda`` on a machine with no sign of a GPU: say so now, not after each
+        check times out, and offer cpu. True when the question was asked (the engine is
+        started once it is answered)."""
+        from tutor.devices import gpu_hints
+
+        device = self.ctx.resolved_device
+        if not device.startswith("cuda") or gpu_hints():
+            return False
+        from tutor.ui.screens.modals import ConfirmScreen
+
+        def answered(use_cpu: bool | None) -> None:
+            if use_cpu:
+                self.ctx.device = "cpu"
+                self.ctx.__dict__["resolved_device"] = "cpu"
+                self.notify("Using the cpu.", timeout=3)
+            self._status_cache = None
+            self.refresh_status()
             self.engine.start_in_background()
+
+        self.push_screen(ConfirmScreen(
+            f"You asked for --device {device}, but this machine shows no usable GPU (no /dev/nvidia*): "
+            "code sent to it would fail.\nUse the cpu instead?", yes="Use cpu", no="Keep cuda"), answered)
+        return True
 
     # --- navigation ---------------------------------------------------------------------------
 
     def open_exercise(self, exercise: Any) -> None:
         from tutor.ui.screens.lesson import LessonScreen
+
+        if getattr(exercise, "kind", "code") == "predict":
+            from tutor.ui.screens.predict import PredictScreen
+
+            self.progress.set_last(exercise.ref)
+            self.push_screen(PredictScreen(exercise))
+            return
 
         for screen in self.screen_stack:
             if isinstance(screen, LessonScreen):
@@ -136,13 +197,41 @@ class TutorApp(App[int]):
         self.push_screen(LessonScreen(exercise))
 
     def open_lesson(self, lesson: Any) -> None:
+        """The lesson's page: prose, runnable examples, the exercise list."""
+        from tutor.ui.screens.lesson_page import LessonPageScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, LessonPageScreen) and screen.lesson.id == lesson.id:
+                while self.screen is not screen:
+                    self.pop_screen()
+                return
+        self.push_screen(LessonPageScreen(lesson))
+
+    def show_lesson_page(self, lesson_id: str) -> None:
+        """From an exercise: back to its lesson's page (the one below it, where it was left)."""
+        from tutor.ui.screens.lesson import LessonScreen
+        from tutor.ui.screens.lesson_page import LessonPageScreen
+
+        lesson = self.course.lesson(lesson_id)
+        if isinstance(self.screen, LessonScreen) and len(self.screen_stack) > 1:
+            self.pop_screen()
+        if lesson is None:
+            self.show_catalogue()
+            return
+        if not (isinstance(self.screen, LessonPageScreen) and self.screen.lesson.id == lesson.id):
+            self.push_screen(LessonPageScreen(lesson))
+
+    def next_open_exercise(self, lesson: Any) -> Any:
+        """The exercise to start or resume in ``lesson``: its first one not passed yet."""
         open_ones = [ex for ex in lesson.exercises if self.progress.state(ex.ref) != "passed"]
-        self.open_exercise((open_ones or lesson.exercises)[0])
+        return (open_ones or lesson.exercises)[0]
 
     def show_catalogue(self) -> None:
         from tutor.ui.screens.catalogue import CatalogueScreen
 
         if not any(isinstance(screen, CatalogueScreen) for screen in self.screen_stack):
+            while len(self.screen_stack) > 1:  # the catalogue is the root of every path
+                self.pop_screen()
             self.push_screen(CatalogueScreen())
             return
         while len(self.screen_stack) > 1 and not isinstance(self.screen, CatalogueScreen):
@@ -186,8 +275,14 @@ class TutorApp(App[int]):
     def action_help(self) -> None:
         from tutor.ui.screens.help import HelpScreen
 
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+        from tutor.ui.screens.catalogue import CatalogueScreen
+        from tutor.ui.screens.lesson_page import LessonPageScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        where = ("catalogue" if isinstance(self.screen, CatalogueScreen) else
+                 "page" if isinstance(self.screen, LessonPageScreen) else "exercise")
+        self.push_screen(HelpScreen(where))
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT_THEME if self.current_theme.dark else DARK_THEME
@@ -208,8 +303,46 @@ def first_paint_stamp() -> dict[str, float]:
     return {"at": time.time(), "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000}
 
 
+def write_crash_report(data_dir: Path, error: BaseException) -> Path:
+    """The traceback and the versions that matter, in ``<data>/crashes/``; returns the path."""
+    import platform
+
+    import rich
+    import textual
+
+    from tutor.storage import atomic_write_text
+
+    try:
+        from importlib.metadata import version
+        tutor_version = version("pytorch-tutor")
+    except Exception:  # noqa: BLE001
+        tutor_version = "unknown"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path(data_dir) / "crashes" / f"crash-{stamp}-{os.getpid()}.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "pytorch-tutor crashed. Please send this file with your report.",
+        "",
+        f"when: {time.strftime('%Y-%m-%d %H:%M:%S %z')}",
+        f"pytorch-tutor: {tutor_version}",
+        f"python: {sys.version.split()[0]} ({sys.executable})",
+        f"textual: {getattr(textual, '__version__', '?')}  rich: {getattr(rich, '__version__', '?')}",
+        f"platform: {platform.platform()}",
+        f"terminal: TERM={os.environ.get('TERM', '')} COLORTERM={os.environ.get('COLORTERM', '')}",
+        "",
+        "".join(traceback.format_exception(type(error), error, error.__traceback__)),
+    ]
+    atomic_write_text(path, "\n".join(lines))
+    return path
+
+
 def run_app(ctx: Any) -> int:
-    """Open the tutor; returns the exit status."""
+    """Open the tutor; returns the exit status (non-zero after a crash, with its report named)."""
     app = TutorApp(ctx)
     result = app.run()
+    if app.crash_report is not None:
+        print(f"\npytorch-tutor crashed; a report is in {app.crash_report}", file=sys.stderr)
+    code = app.return_code
+    if code:
+        return int(code)
     return int(result or 0)

@@ -1,59 +1,23 @@
-"""A cache of the loaded course for the TUI's start, keyed by every lesson file's mtime and size.
+"""The course for the TUI's start.
 
-Parsing and validating YAML with line numbers is pure Python and grows with the curriculum;
-the TUI must draw its first screen in a blink. The parsed :class:`Course` is pickled into
-the user data dir; it is used only while no lesson file (nor the loader's own code, nor the
-folder list) has changed since. Any problem with the cache means a normal load.
+This used to unpickle a cache of the parsed course from the user data dir. Unpickling runs
+code, and the data dir is a place learner code may be able to write (where isolation is
+partial), so a planted file would have run in the TUI: the pickle cache is gone. The fast
+start comes from ``Context.course`` itself, which caches the parsed course as plain JSON
+(tutor/coursecache.py, branch ``cli``). A stale pickle left by an older version is removed.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import pickle
-from pathlib import Path
 from typing import Any
 
-from tutor.course import loader
-
-CACHE_NAME = "course-cache.pickle"
-CACHE_FORMAT = 1
-
-
-def _key(ctx: Any) -> str:
-    dirs = ([loader.builtin_lessons_dir()] if ctx.builtin_lessons else []) + [Path(d) for d in ctx.lesson_dirs]
-    parts: list[str] = [str(CACHE_FORMAT), os.getcwd(), *(str(Path(d).resolve()) for d in dirs)]
-    code = [Path(loader.__file__).parent / name for name in ("loader.py", "model.py", "schema.py", "yamlsource.py")]
-    for path in [*code, *loader.lesson_files(d for d in dirs if Path(d).exists())]:
-        stat = path.stat()
-        parts.append(f"{path}\0{stat.st_mtime_ns}\0{stat.st_size}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+OLD_CACHE_NAME = "course-cache.pickle"
 
 
 def load_course_cached(ctx: Any) -> Any:
-    """``ctx.course``, from the cache when it is current; fills ``ctx.course`` either way."""
-    if "course" in ctx.__dict__:  # already loaded (functools.cached_property stores it here)
-        return ctx.course
+    """``ctx.course`` (loaded once, then kept on the context)."""
     try:
-        key = _key(ctx)
-        cache_file = ctx.paths.data / CACHE_NAME
+        (ctx.paths.data / OLD_CACHE_NAME).unlink(missing_ok=True)
     except OSError:
-        return ctx.course
-    try:
-        with open(cache_file, "rb") as f:
-            stored_key, course = pickle.load(f)
-        if stored_key == key:
-            ctx.__dict__["course"] = course
-            return course
-    except Exception:  # noqa: BLE001 - missing, stale or unreadable: load normally
         pass
-    course = ctx.course
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            pickle.dump((key, course), f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, cache_file)
-    except Exception:  # noqa: BLE001 - a cache that cannot be written is only slower
-        pass
-    return course
+    return ctx.course

@@ -1,7 +1,3 @@
-"""Progress marks, shared by the catalogue, the lesson title and the command palette.
+"""Progress marks for the TUI: the shared set in ``tutor/marks.py`` (one set everywhere)."""
 
-They differ in shape, not only in colour, so they read the same with ``NO_COLOR``.
-"""
-
-#: Progress state -> (mark, style).
-MARKS = {"passed": ("✓", "green"), "attempted": ("●", "yellow"), "new": ("·", "dim")}
+from tutor.marks import PROGRESS_MARKS as MARKS  # noqa: F401  (state -> (mark, style))

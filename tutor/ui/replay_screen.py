@@ -22,8 +22,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tutor.display import outcome_line, output_panels, render_checks, safe_text
-
-_MARKS = {"pass": ("✓", "green"), "fail": ("✗", "yellow"), "error": ("!", "red")}
+from tutor.marks import outcome_mark
 
 
 def attempt_renderable(attempt: Any, width: int = 80) -> Group:
@@ -33,7 +32,7 @@ def attempt_renderable(attempt: Any, width: int = 80) -> Group:
     kind = str(rec.get("kind", "check"))
     parts: list[Any] = [Text(safe_text(attempt.label), style="bold"),
                         Text(safe_text(attempt.facts()), style="dim"),
-                        outcome_line(result)]
+                        outcome_line(result, kind)]
     if kind == "check" and result.checks:
         parts.append(Panel(render_checks(result), title="checks", title_align="left", border_style="dim"))
     parts.extend(output_panels(result))
@@ -83,7 +82,10 @@ class ReplayApp(App[int]):
         yield Static(Text(f"replay (read-only) · {safe_text(self.replay.title)}{notes}"), id="banner")
         options = []
         for n, attempt in enumerate(self.replay.attempts, start=1):
-            mark, style = _MARKS.get(str(attempt.record.get("status")), ("?", ""))
+            status = str(attempt.record.get("status"))
+            if attempt.record.get("kind") == "run" and status == "pass":
+                status = "pass"  # a run that ran to the end: the same mark, never the word "passed"
+            mark, style = outcome_mark(status)
             options.append(Option(Text.assemble((f"{mark} ", style), f"{n}. {safe_text(attempt.label)}"),
                                   id=f"attempt-{n - 1}"))
         with Horizontal():

@@ -16,10 +16,14 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close")]
 
+    def __init__(self, where: str = "exercise") -> None:
+        super().__init__()
+        self.where = where
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             with VerticalScroll(id="help-scroll"):
-                yield Markdown(help_markdown(), id="help-text")
+                yield Markdown(help_markdown(self.where), id="help-text")
 
     def on_mount(self) -> None:
         self.query_one("#help-scroll").focus()

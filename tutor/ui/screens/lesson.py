@@ -1,9 +1,15 @@
-"""The lesson screen: prose and prompt, the editor on the workspace file, the output pane.
+"""The exercise screen: the prompt and hints, the editor on the workspace file, the output
+pane. (The lesson's prose and examples live on its page, ``lesson_page.py``; esc goes back
+to it.)
 
-Runs happen in a thread worker (``Engine.submit`` blocks); its events come back as
+Runs happen in a thread worker (``tutor/ui/runner.py``); its events come back as
 messages, so the screen stays responsive and escape can stop the run. The file is saved
 shortly after each edit and polled for changes made by other programs (every 0.5 s: an
 mtime/size poll works on every filesystem, network ones included).
+
+Layout: at 80 columns the prompt sits above the editor, so the editor gets the whole width
+(at least 60 columns); from 110 columns on, the prompt is a side column. The pane with
+focus has an accent bar on its left and says so in its title.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +30,12 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from sandbox.protocol import RunResult
 from tutor.display import safe_text
 from tutor.storage import atomic_write_text
 from tutor.ui.keys import lesson_bindings
 from tutor.ui.messages import ProgressChanged, RunEvent, RunFinished
 from tutor.ui.marks import MARKS
+from tutor.ui.runner import RunsCode
 from tutor.ui.widgets.code_editor import CodeEditor
 from tutor.ui.widgets.output_pane import OutputPane
 from tutor.ui.widgets.status_bar import StatusBar
@@ -37,6 +45,21 @@ from tutor.workspace import ensure_exercise_file, reset_to_starter
 AUTOSAVE_DELAY_S = 0.4
 #: Seconds between two looks at the file on disk.
 POLL_INTERVAL_S = 0.5
+#: From this width on, the prompt is a side column instead of a band above the editor.
+WIDE_LAYOUT_COLUMNS = 110
+#: Time spent on an exercise counts at most this much per visit (a learner who walked away).
+MAX_VISIT_S = 20 * 60
+
+
+@dataclass
+class LastRun:
+    """An exercise's latest run or check, kept so that coming back to it shows its result
+    (and never another exercise's)."""
+
+    kind: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    result: Any = None
+    footer: Any = None
 
 
 def markdown(text: str) -> Any:
@@ -61,20 +84,25 @@ def prompt_markdown(exercise: Any, position: int, count: int) -> str:
     return f"## Exercise {position}/{count}: {exercise.title}\n\n{exercise.prompt.strip()}"
 
 
-def hints_text(hints: list[str], shown: int) -> Text:
+def hints_text(hints: list[str], shown: int) -> Any:
+    """The hints revealed so far, their Markdown drawn; what the next key does."""
+    from rich.console import Group
+
     if shown <= 0:
         return Text(f"{len(hints)} hint(s) available: ctrl+g reveals one at a time.", style="dim")
-    text = Text()
+    parts: list[Any] = []
     for i, hint in enumerate(hints[:shown], start=1):
-        text.append(f"Hint {i}/{len(hints)}: ", style="bold yellow")
-        text.append(hint.strip() + "\n")
+        parts.append(Text(f"Hint {i}/{len(hints)}", style="bold yellow"))
+        parts.append(markdown(hint.strip()))
     if shown >= len(hints):
-        text.append("That was the last hint; ctrl+o shows the reference solution.", style="dim")
-    return text
+        parts.append(Text("That was the last hint; ctrl+o shows the reference solution.", style="dim"))
+    else:
+        parts.append(Text(f"ctrl+g: hint {shown + 1}/{len(hints)}", style="dim"))
+    return Group(*parts)
 
 
-class LessonScreen(Screen[None]):
-    """One exercise at a time; the lesson's prose is shown with it."""
+class LessonScreen(RunsCode, Screen[None]):
+    """One exercise at a time: prompt and hints, editor, output."""
 
     BINDINGS = lesson_bindings()
 
@@ -82,40 +110,51 @@ class LessonScreen(Screen[None]):
         super().__init__()
         self.exercise = exercise
         self.path: Path | None = None
-        self.running = False
-        self._run_id = 0
         #: How many runs and checks have finished on this screen (tests wait on it).
         self.finished_runs = 0
-        self._lesson_id: str | None = None
         self._disk_text: str | None = None
         self._file_sig: tuple[int, int] | None = None
         self._save_timer: Timer | None = None
+        self._current: LastRun | None = None
+        self._shown_at = time.monotonic()
 
     # --- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Static(id="lesson-title", classes="title-bar")
         with Horizontal(id="lesson-body"):
-            with VerticalScroll(id="reading"):
-                # The task first (it changes with every exercise), then the lesson's prose.
+            with VerticalScroll(id="reading", classes="pane"):
                 yield Static(id="prompt")
                 yield Static(id="hints")
-                yield Static(id="prose")
             with Vertical(id="workbench"):
                 yield Static(id="file-bar")
-                yield CodeEditor(cursor_blink=self.app.cursor_blink, id="editor")  # type: ignore[attr-defined]
+                yield CodeEditor(cursor_blink=self.app.cursor_blink, id="editor", classes="pane")  # type: ignore[attr-defined]
                 # Mounted just after the first paint: a dozen widgets the first frame can do without.
-                yield Lazy(OutputPane(id="output"))
+                yield Lazy(OutputPane(id="output", classes="pane"))
         yield StatusBar(id="status")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self._apply_layout(self.app.size.width)
         self.show_exercise(self.exercise)
         self.set_interval(POLL_INTERVAL_S, self.poll_file)
         self.call_after_refresh(self.app_.mark_first_paint)
         # Highlighting costs tens of milliseconds (tree-sitter builds its query); turn it on
         # once the first screen is drawn, so it does not delay it.
         self.call_after_refresh(self.editor.enable_highlighting)
+
+    def on_resize(self, event: Any) -> None:
+        self._apply_layout(event.size.width)
+
+    def _apply_layout(self, width: int) -> None:
+        self.set_class(width >= WIDE_LAYOUT_COLUMNS, "wide")
+        self.set_class(width < WIDE_LAYOUT_COLUMNS, "narrow")
+
+    def on_descendant_focus(self, event: Any) -> None:
+        self._update_file_bar()
+
+    def on_descendant_blur(self, event: Any) -> None:
+        self.call_after_refresh(self._update_file_bar)
 
     @property
     def app_(self) -> Any:
@@ -129,22 +168,25 @@ class LessonScreen(Screen[None]):
     def output(self) -> OutputPane:
         return self.query_one(OutputPane)
 
+    @property
+    def pane_ready(self) -> bool:
+        """The output pane is mounted lazily (after the first paint), its tabs a moment later."""
+        panes = self.query(OutputPane)
+        return bool(panes) and panes.first().ready
+
     # --- which exercise ---------------------------------------------------------------------
 
     def show_exercise(self, exercise: Any) -> None:
-        """Load ``exercise``: its lesson's prose, its prompt and hints, its workspace file."""
+        """Load ``exercise``: its prompt and hints, its workspace file, its last result."""
         if self.path is not None:
             self.save()
+            self._record_time()
         if self.running:
             self.action_stop()
         self.exercise = exercise
+        self._shown_at = time.monotonic()
         app = self.app_
         lesson = app.course.lesson(exercise.lesson_id)
-        if lesson is not None and lesson.id != self._lesson_id:
-            self._lesson_id = lesson.id
-            # The prose sits below the prompt: draw it just after the first paint.
-            prose = self.query_one("#prose", Static)
-            self.call_after_refresh(lambda: prose.update(markdown(lesson_markdown(lesson))))
         exercises = lesson.exercises if lesson is not None else [exercise]
         position = next((i for i, ex in enumerate(exercises, 1) if ex.ref == exercise.ref), 1)
         self.query_one("#prompt", Static).update(markdown(prompt_markdown(exercise, position, len(exercises))))
@@ -154,7 +196,34 @@ class LessonScreen(Screen[None]):
         self._load_file()
         self._update_title()
         app.progress.set_last(exercise.ref)
+        self._restore_result()
         self.editor.focus()
+
+    def _restore_result(self) -> None:
+        """Show this exercise's own last result, or empty views: never the previous one's."""
+        if not self.pane_ready:
+            self.set_timer(0.05, self._restore_result)  # the pane mounts after the first paint
+            return
+        last = self.app_.last_runs.get(self.exercise.ref)
+        pane = self.output
+        if last is None or last.result is None:
+            pane.clear()
+            return
+        pane.begin(last.kind, self.exercise.ref)
+        for event in last.events:
+            pane.feed(event)
+        pane.finish(last.kind, last.result, last.footer)
+
+    def _record_time(self) -> None:
+        from tutor.ui import time_spent
+
+        seconds = min(time.monotonic() - self._shown_at, MAX_VISIT_S)
+        self._shown_at = time.monotonic()
+        if seconds >= 1:
+            time_spent.add(self.app_.paths.data, self.exercise.ref, seconds)
+
+    def on_unmount(self) -> None:
+        self._record_time()
 
     def _update_title(self) -> None:
         app = self.app_
@@ -170,7 +239,15 @@ class LessonScreen(Screen[None]):
         return int(item.get("hints_shown", 0))
 
     def _show_hints(self) -> None:
-        self.query_one("#hints", Static).update(hints_text(self.exercise.hints, self._hints_shown()))
+        from rich.console import Group
+
+        from tutor.ui.screens.predict import extras_problem_of
+
+        hints = hints_text(self.exercise.hints, self._hints_shown())
+        problem = extras_problem_of(self.exercise, getattr(self.app_, "ctx", None))
+        if problem:  # needs.extras: said before the learner runs into it
+            hints = Group(Text(problem, style="yellow"), hints)
+        self.query_one("#hints", Static).update(hints)
 
     # --- the file ---------------------------------------------------------------------------
 
@@ -188,16 +265,21 @@ class LessonScreen(Screen[None]):
             self.editor.load_text(text)
         self._update_file_bar("saved")
 
-    def _update_file_bar(self, state: str) -> None:
-        if self.path is None:
+    def _update_file_bar(self, state: str | None = None) -> None:
+        if self.path is None or not self.is_mounted:
             return
+        if state is None:
+            state = "saved" if self.editor.text == self._disk_text else "edited"
         try:
             shown = str(self.path.relative_to(self.app_.paths.workspace))
         except ValueError:
             shown = str(self.path)
         watch = self.app_.watch_mode
+        editing = isinstance(self.focused, CodeEditor)
+        focus = ("✎ editing (esc leaves, f6 next pane) ", "bold reverse") if editing else (
+            "  editor (f6 or click to edit) ", "dim")
         self.query_one("#file-bar", Static).update(Text.assemble(
-            (safe_text(shown), "bold"), (f"  {state}", "dim" if state == "saved" else "yellow"),
+            focus, (safe_text(shown), "bold"), (f"  {state}", "dim" if state == "saved" else "yellow"),
             ("   watching: checks on every save" if watch else "", "magenta"), no_wrap=True, overflow="ellipsis"))
 
     def on_text_area_changed(self, event: CodeEditor.Changed) -> None:
@@ -284,6 +366,10 @@ class LessonScreen(Screen[None]):
         self.editor.call_later(self._start, "check")
 
     def _start(self, kind: str) -> None:
+        if not self.pane_ready:
+            # A key pressed before the output pane is mounted (just after the first paint).
+            self.set_timer(0.05, lambda: self._start(kind))
+            return
         if self.running:
             self.notify("Your code is still running; esc stops it.", severity="warning", timeout=3)
             return
@@ -295,24 +381,10 @@ class LessonScreen(Screen[None]):
         except Exception as exc:  # noqa: BLE001 - a bad lesson must not crash the app
             self.notify(f"cannot {kind} {exercise.ref}: {exc}", severity="error")
             return
-        self._run_id += 1
-        run_id = self._run_id
-        self._set_running(True)
+        self._current = LastRun(kind)
+        app.last_runs[exercise.ref] = self._current
         self.output.begin(kind, exercise.ref)
-        engine = app.engine
-
-        def work() -> None:
-            def on_event(event: dict[str, Any]) -> None:
-                self.post_message(RunEvent(run_id, event))
-
-            try:
-                result = engine.submit(request, on_event)
-            except Exception as exc:  # noqa: BLE001 - report, never crash the UI
-                result = RunResult(status="error", error=f"{type(exc).__name__}: {exc}")
-            self.post_message(RunFinished(run_id, kind, exercise.ref, result))
-
-        self.run_worker(work, thread=True, group="run", exit_on_error=False,
-                        name=f"{kind} {exercise.ref}", description=f"{kind} {exercise.ref}")
+        self.submit_run(kind, exercise.ref, request)
 
     def _report_recording_problem(self) -> None:
         """Say once if the session log could not be written (the run itself is unaffected)."""
@@ -322,43 +394,74 @@ class LessonScreen(Screen[None]):
             self._recording_problem_said = True
             self.app.notify(problem, severity="warning", timeout=10)
 
-    def _set_running(self, running: bool) -> None:
-        self.running = running
-        self.refresh_bindings()
-        self.app_.refresh_status()
-
     def on_run_event(self, message: RunEvent) -> None:
         if message.run_id == self._run_id:
+            if self._current is not None and len(self._current.events) < 20000:
+                self._current.events.append(message.event)
             self.output.feed(message.event)
 
     def on_run_finished(self, message: RunFinished) -> None:
         result = message.result
         self.finished_runs += 1
         self._report_recording_problem()
-        if message.run_id == self._run_id:
-            self._set_running(False)
+        latest = self.run_done(message)
         cancelled = result.detail == "cancelled"
         footer = None
         if message.kind == "check" and result.status in ("pass", "fail") and not cancelled:
             passed = result.status == "pass"
             self.app_.progress.record_attempt(message.ref, passed)
             self.app_.post_message(ProgressChanged())
-            if passed and message.ref == self.exercise.ref:
-                footer = Text("\nPassed! ctrl+n goes to the next exercise; ctrl+o shows the reference "
-                              "solution to compare.", style="green")
-                self.notify(f"{message.ref} passed ✓", timeout=4)
-        if message.run_id == self._run_id:
+            if passed:
+                footer = Text("\nPassed! ctrl+n: the next exercise · ctrl+o: your code beside the reference.",
+                              style="green")
+        if latest and self._current is not None:
+            self._current.result, self._current.footer = result, footer
+        if latest and message.ref == self.exercise.ref:
             self.output.finish(message.kind, result, footer)
             self._update_title()
 
     def action_stop(self) -> None:
         if self.running:
-            self.app_.engine.cancel()
+            self.stop_run()
             self.output.log_view.note(Text("stopping…", style="yellow"))
 
     def action_back(self) -> None:
+        """Back to this exercise's lesson page (where the learner left it)."""
+        if not self.is_current:  # a second key press while the screen is already leaving
+            return
+        self.save()
+        self.app_.show_lesson_page(self.exercise.lesson_id)
+
+    def action_catalogue(self) -> None:
         self.save()
         self.app_.show_catalogue()
+
+    def action_tab(self, tab: str) -> None:
+        if self.pane_ready:
+            self.output.show_tab(tab)
+
+    def action_focus_editor(self) -> None:
+        if self.has_class("zoom"):
+            self.remove_class("zoom")
+        self.editor.focus()
+
+    def action_zoom(self) -> None:
+        """The output pane full height (visuals and curves need the room at 80x24)."""
+        self.toggle_class("zoom")
+        if self.has_class("zoom") and isinstance(self.focused, CodeEditor):
+            self.action_next_pane()
+
+    def action_next_pane(self, step: int = 1) -> None:
+        """Move focus between the prompt, the editor and the output (Tab stays in the editor
+        to indent)."""
+        panes = [self.query_one("#reading"), self.editor]
+        if self.pane_ready:
+            panes.append(self.output.query_one("#output-tabs").query("Tabs").first())
+        panes = [p for p in panes if p.display] or panes
+        focused = self.focused
+        index = next((i for i, p in enumerate(panes) if focused is p or (focused is not None and p in
+                                                                          focused.ancestors_with_self)), -1)
+        panes[(index + step) % len(panes)].focus()
 
     # --- navigation -------------------------------------------------------------------------
 
@@ -372,16 +475,19 @@ class LessonScreen(Screen[None]):
         return exercises[index] if 0 <= index < len(exercises) else None
 
     def action_next(self) -> None:
-        ex = self._neighbour(+1)
-        if ex is None:
-            self.notify("This is the last exercise.", timeout=3)
-        else:
-            self.show_exercise(ex)
+        self._go(+1)
 
     def action_previous(self) -> None:
-        ex = self._neighbour(-1)
+        self._go(-1)
+
+    def _go(self, step: int) -> None:
+        ex = self._neighbour(step)
+        if ex is not None and getattr(ex, "kind", "code") == "predict":
+            # A question opens over this screen; the editor stays on the last code exercise.
+            self.app_.open_exercise(ex)
+            return
         if ex is None:
-            self.notify("This is the first exercise.", timeout=3)
+            self.notify("This is the last exercise." if step > 0 else "This is the first exercise.", timeout=3)
         else:
             self.show_exercise(ex)
 
@@ -391,14 +497,14 @@ class LessonScreen(Screen[None]):
         hints = self.exercise.hints
         shown = self._hints_shown()
         if shown >= len(hints):
-            self.notify("No more hints; ctrl+o shows the reference solution.", timeout=4)
+            self.notify("No more hints; ctrl+o shows the solution.", timeout=3)
             return
         level = shown + 1
         self.app_.progress.record_hint(self.exercise.ref, level)
         self.app_.post_message(ProgressChanged())
         self._show_hints()
-        self.query_one("#hints").scroll_visible(animate=False)
-        self.notify(hints[level - 1].strip(), title=f"Hint {level}/{len(hints)}", timeout=8)
+        # The hint is shown where the prompt is (never as a toast over the check message).
+        self.query_one("#reading", VerticalScroll).scroll_end(animate=False)
 
     def action_solution(self) -> None:
         from tutor.ui.screens.modals import ConfirmScreen
@@ -406,7 +512,7 @@ class LessonScreen(Screen[None]):
         ex = self.exercise
         progress = self.app_.progress
         if progress.state(ex.ref) == "passed":
-            self._show_solution(ex)
+            self._show_comparison(ex)
             return
 
         def answered(yes: bool | None) -> None:
@@ -423,6 +529,13 @@ class LessonScreen(Screen[None]):
         from tutor.ui.screens.modals import SolutionScreen
 
         self.app.push_screen(SolutionScreen(ex.ref, ex.solution))
+
+    def _show_comparison(self, ex: Any) -> None:
+        """After a pass: the learner's file beside the reference."""
+        from tutor.ui.screens.modals import CompareScreen
+
+        self.save()
+        self.app.push_screen(CompareScreen(ex.ref, self.editor.text, ex.solution))
 
     def action_reset(self) -> None:
         from tutor.ui.screens.modals import ConfirmScreen

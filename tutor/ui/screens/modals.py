@@ -63,3 +63,53 @@ class SolutionScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#solution-scroll").focus()
+
+
+class CompareScreen(ModalScreen[None]):
+    """After a pass: the learner's solution beside the reference, to learn from the difference.
+    Side by side when there is room (100 columns or more), one above the other otherwise."""
+
+    BINDINGS = [Binding("escape,q,ctrl+o", "dismiss", "Close"),
+                Binding("ctrl+n", "next", "Next exercise")]
+
+    def __init__(self, ref: str, mine: str, reference: str) -> None:
+        super().__init__()
+        self.ref = ref
+        self.mine = mine
+        self.reference = reference
+
+    def compose(self) -> ComposeResult:
+        from rich.syntax import Syntax
+
+        def code(text: str) -> Syntax:
+            return Syntax(text.rstrip(), "python", theme="ansi_dark", line_numbers=True, word_wrap=True,
+                          background_color="default")
+
+        with Vertical(classes="dialog full"):
+            yield Static(Text.assemble(("Passed ", "bold green"), (self.ref, "bold"),
+                                       ("   yours beside the reference · ctrl+n next exercise · esc closes", "dim")),
+                         classes="question")
+            with VerticalScroll(id="compare-scroll"):
+                with Horizontal(id="compare"):
+                    with Vertical(classes="compare-side"):
+                        yield Static(Text("your code", style="bold"))
+                        yield Static(code(self.mine), id="compare-mine")
+                    with Vertical(classes="compare-side"):
+                        yield Static(Text("the reference", style="bold"))
+                        yield Static(code(self.reference), id="compare-reference")
+
+    def on_mount(self) -> None:
+        self.query_one("#compare-scroll").focus()
+        self._layout(self.app.size.width)
+
+    def on_resize(self, event) -> None:  # type: ignore[no-untyped-def]
+        self._layout(event.size.width)
+
+    def _layout(self, width: int) -> None:
+        self.query_one("#compare").set_class(width < 100, "stacked")
+
+    def action_next(self) -> None:
+        self.dismiss()
+        screen = self.app.screen
+        if hasattr(screen, "action_next"):
+            screen.action_next()
