@@ -37,6 +37,8 @@ def authored(lesson_id: str) -> dict:
     side = ROOT / "drafts" / f"{lesson_id}.yaml"
     if side.exists():
         for ex_id, extra in (yaml.safe_load(side.read_text()) or {}).items():
+            if ex_id.startswith("_"):
+                continue
             slot = out.setdefault(ex_id, {"mistakes": [], "alternatives": []})
             slot["mistakes"] += extra.get("mistakes") or []
             slot["alternatives"] += extra.get("alternatives") or []
@@ -52,6 +54,40 @@ def text_of(result) -> str:
     if result.status != "pass" and result.stderr:
         parts.append("stderr: " + result.stderr[-600:])
     return "\n".join(parts)
+
+
+def predicts(lesson_id: str) -> list:
+    raw = yaml.safe_load(lesson_file(lesson_id).read_text())
+    out = [ex for ex in raw.get("exercises", []) if ex.get("kind") == "predict"]
+    side = ROOT / "drafts" / f"{lesson_id}.yaml"
+    if side.exists():
+        out += (yaml.safe_load(side.read_text()) or {}).get("_predict") or []
+    return out
+
+
+def check_predict(q: dict) -> str:
+    """'' when exactly one choice matches what the snippet really does, else the problem."""
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-c", q["snippet"]], capture_output=True, text=True, timeout=120)
+    observe = q.get("observe", "last_line")
+    if observe == "raises":
+        got = "no error"
+        if proc.returncode != 0:
+            last = proc.stderr.strip().splitlines()[-1]
+            got = last.split(":")[0].split(".")[-1]
+    elif observe == "stdout":
+        got = proc.stdout.strip()
+    else:
+        lines = proc.stdout.strip().splitlines()
+        got = lines[-1].strip() if lines else ""
+        if proc.returncode != 0:
+            return f"snippet raised: {proc.stderr.strip().splitlines()[-1]}"
+    hits = [c for c in q["choices"] if str(c).strip() == got]
+    if len(hits) != 1:
+        return f"observed {got!r}; choices matching: {hits}"
+    print(f"    {q['id']}: answer is choice {q['choices'].index(hits[0]) + 1} ({got})")
+    return ""
 
 
 def main() -> int:
@@ -112,6 +148,11 @@ def main() -> int:
             elif args.v and sample:
                 print("    " + sample.replace("\n", "\n    "))
     ctx.close()
+    if args.only in ("", "predict") and not args.exercise:
+        for q in predicts(args.lesson):
+            problem = check_predict(q)
+            print(("BAD " if problem else "ok  ") + f"{args.lesson}/{q['id']} predict  {problem}")
+            bad += bool(problem)
     print(f"{bad} problem(s)")
     return 1 if bad else 0
 
