@@ -59,6 +59,18 @@ class _Space:
         self.keys = tuple(k for k, _ in items)
         self.values = tuple(v for _, v in items)
 
+    def _benign(self, key: str, old: Any, new: Any) -> bool:
+        """Changes torch makes to itself: ``set_default_dtype`` rebinds ``torch.Storage``;
+        importing ``torch._dynamo`` (``torch.compile``, ``torch.jit``) wraps ``torch.manual_seed``
+        and patches ``nn.Module.__init__``/``__setstate__`` from its own files."""
+        if self.label == "torch" and key == "Storage":
+            return True
+        if getattr(new, "__wrapped__", _MISSING) is old:
+            return True
+        code = getattr(new, "__code__", None)
+        filename = getattr(code, "co_filename", "") if code is not None else ""
+        return "/torch/_dynamo/" in filename.replace("\\", "/")
+
     def intact(self) -> bool:
         get = self.mapping.get
         if self.is_class and len(self.mapping) != len(self.keys) + sum(1 for k in self.ignore if k in self.mapping):
@@ -73,11 +85,12 @@ class _Space:
             now = self.mapping.get(key, missing)
             if now is missing:
                 found.append(f"{self.label}.{key} (deleted)")
-            elif now is not value:
+            elif now is not value and not self._benign(key, value, now):
                 found.append(f"{self.label}.{key}")
         if self.is_class:
             known = set(self.keys) | self.ignore
-            found += [f"{self.label}.{key} (added)" for key in list(self.mapping) if key not in known]
+            found += [f"{self.label}.{key} (added)" for key in list(self.mapping)
+                      if key not in known and not key.startswith("___needs_generation_tag")]
         return found
 
 
