@@ -33,14 +33,19 @@ def _inline(text: str) -> str:
         spans.append(match.group(2).strip() if match.group(2).strip() else match.group(2))
         return f"\x00{len(spans) - 1}\x00"
 
+    def keep_literal(char: str) -> str:
+        spans.append(char)
+        return f"\x00{len(spans) - 1}\x00"
+
     text = _CODE_SPAN.sub(keep, text)
+    # Escaped characters are literal: set aside like code, so no rule below reads them as markup.
+    text = _ESCAPE.sub(lambda m: keep_literal(m.group(1)), text)
     text = _IMAGE.sub(lambda m: f"[image: {m.group(1) or m.group(2)}]", text)
     text = _LINK.sub(lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", text)
     text = _AUTOLINK.sub(r"\1", text)
     text = _STRONG.sub(r"\2", text)
     text = _EMPH.sub(r"\2", text)
     text = _STRIKE.sub(r"\1", text)
-    text = _ESCAPE.sub(r"\1", text)
     return re.sub("\x00(\\d+)\x00", lambda m: spans[int(m.group(1))], text)
 
 

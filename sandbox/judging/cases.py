@@ -10,7 +10,7 @@ data was drawn from).
 
 The direction is judge -> child, so a pickle is safe here (a learner who planted a file
 would only run code in its own process); the reverse direction never unpickles freely
-(:mod:`sandbox.codec`).
+(:mod:`sandbox.judging.codec`).
 
 Hand-over: the judge writes ``cases.pkl`` into the run's output folder (atomically: a
 temporary name, then ``os.replace``); the child waits for it after importing the file.

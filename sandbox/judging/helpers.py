@@ -19,8 +19,8 @@ import math
 import os
 from typing import Any
 
-from sandbox.codec import BLOB_KEY, Blob, Outgoing
-from sandbox.compare import CheckFailed, CheckSkipped, fail
+from sandbox.judging.codec import BLOB_KEY, Blob, Outgoing
+from sandbox.judging.compare import CheckFailed, CheckSkipped, fail
 
 #: What one file or byte string from the probe may weigh, unless the probe asks for less.
 MAX_BLOB_BYTES = 32 * 1024 * 1024
@@ -81,7 +81,7 @@ def device_type(device: Any) -> str:
 
 def expect_on_device(value: Any, device: Any, what: str = "the result") -> None:
     """Fail unless every tensor in ``value`` (probe data) lived on ``device``'s type."""
-    from sandbox.compare import TensorInfo, unwrap
+    from sandbox.judging.compare import TensorInfo, unwrap
 
     want = device_type(device)
 

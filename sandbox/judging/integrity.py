@@ -31,7 +31,6 @@ _BUILTINS_MUTABLE = frozenset({"print", "input", "help", "_", "exit", "quit", "c
 
 #: The harness's own modules: every function in them, and its code object.
 HARNESS_MODULES = (
-    "sandbox.harness", "sandbox.checks", "sandbox.codec", "sandbox.compare", "sandbox.events",
     "sandbox.judging.harness", "sandbox.judging.checks", "sandbox.judging.codec",
     "sandbox.judging.compare", "sandbox.learner.events",
     "sandbox.judging.integrity", "sandbox.judging.cases", "sandbox.judging.loading",

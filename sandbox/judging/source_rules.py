@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 from typing import Any, Iterable
 
-from sandbox.compare import fail
+from sandbox.judging.compare import fail
 
 #: Conventional short names in ban lists (``F.softmax``, ``nn.Linear``).
 CONVENTIONAL = {"F": "torch.nn.functional", "nn": "torch.nn", "np": "numpy", "th": "torch"}

@@ -1,7 +1,7 @@
 """What runs inside a sandboxed process: the learner child and the judge.
 
 Both are plain functions taking a job dict, so that the cold runner (a fresh interpreter per
-process, ``python -m sandbox.harness child JOB``) and the warm engine (a fork of the zygote)
+process, ``python -m sandbox.judging.harness child JOB``) and the warm engine (a fork of the zygote)
 share one code path. Both end with ``os._exit`` — a normal interpreter teardown with torch
 loaded costs hundreds of milliseconds and runs learner ``atexit`` hooks.
 
@@ -19,12 +19,13 @@ import traceback
 import types
 from typing import Any
 
-from sandbox import checks as checks_mod
-from sandbox import codec, events
+from sandbox.judging import checks as checks_mod
+from sandbox.judging import codec
+from sandbox.learner import events
 from sandbox.judging import cases as trusted_cases
 from sandbox.judging import integrity, loading
 
-SANDBOX_DIR = os.path.dirname(os.path.abspath(__file__))
+SANDBOX_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the whole sandbox package
 
 
 def run_threads() -> int:
@@ -191,7 +192,7 @@ def run_judge(job: dict[str, Any]) -> None:
     Format v2: first draw the cases and hand them to the learner's process (which waits for
     them after importing the file); then run the reference while the learner's code runs.
     """
-    from sandbox.compare import CheckFailed, CheckSkipped
+    from sandbox.judging.compare import CheckFailed, CheckSkipped
 
     specs: list[dict[str, Any]] = job.get("checks", [])
     seed = int(job.get("seed", 0))
@@ -300,7 +301,7 @@ def run_judge(job: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """``python -m sandbox.harness child|judge JOB.json`` — the cold path."""
+    """``python -m sandbox.judging.harness child|judge JOB.json`` — the cold path."""
     role, job_path = argv[0], argv[1]
     with open(job_path, encoding="utf-8") as fh:
         job = json.load(fh)

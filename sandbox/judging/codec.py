@@ -52,7 +52,7 @@ class Blob:
 
 
 class Outgoing:
-    """A file or byte string on its way from the probe to the judge (see ``sandbox.codec``)."""
+    """A file or byte string on its way from the probe to the judge (see ``sandbox.judging.codec``)."""
 
     def __init__(self, data: bytes, name: str) -> None:
         self.data = data

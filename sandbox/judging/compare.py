@@ -1,7 +1,7 @@
 """Comparing what the learner produced with what the reference produced, and saying why not.
 
 Runs only in the judge process (learner code never ran there), on values that came back
-through :mod:`sandbox.codec`. Order of comparison, as the design asks: type, then shape,
+through :mod:`sandbox.judging.codec`. Order of comparison, as the design asks: type, then shape,
 dtype and device, then values with a per-dtype tolerance. The learner's tensor is never
 broadcast: a shape mismatch is reported as such, with a guess at the likely mistake.
 """
@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.codec import OPAQUE_KEY, SUBCLASS_KEY, describe_type
+from sandbox.judging.codec import OPAQUE_KEY, SUBCLASS_KEY, describe_type
 
 
 class CheckFailed(AssertionError):

@@ -24,7 +24,7 @@ import traceback
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
-from sandbox.compare import CheckFailed, CheckSkipped, expect_close, fail
+from sandbox.judging.compare import CheckFailed, CheckSkipped, expect_close, fail
 from sandbox.judging.source_rules import LOOP_NODES, judge_source  # noqa: F401 - re-exported
 
 RAISED_KEY = "__raised__"
