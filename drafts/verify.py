@@ -20,6 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import drafts.shim  # noqa: E402,F401  (format_version into check specs)
 from tutor.context import Context  # noqa: E402
 
 
@@ -32,6 +33,8 @@ def authored(lesson_id: str) -> dict:
     out: dict = {}
     raw = yaml.safe_load(lesson_file(lesson_id).read_text())
     for ex in raw.get("exercises", []):
+        if ex.get("kind") == "predict":
+            continue
         out[ex["id"]] = {"mistakes": list(ex.get("mistakes") or []), "alternatives": list(ex.get("alternatives") or []),
                          "solution": ex.get("solution"), "starter": ex.get("starter")}
     side = ROOT / "drafts" / f"{lesson_id}.yaml"
