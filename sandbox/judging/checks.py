@@ -55,7 +55,11 @@ def author_globals(setup_ns: dict[str, Any] | None = None) -> dict[str, Any]:
         "torch": torch, "nn": nn, "F": F, "math": math, "random": random,
         "expect_close": expect_close, "fail": fail, "CheckFailed": CheckFailed,
         "rand_shape": rand_shape, "randint": randint, "describe": describe, "plain": plain,
+        "CheckSkipped": CheckSkipped,
     }
+    from sandbox.judging import helpers
+
+    g.update({name: getattr(helpers, name) for name in helpers.__all__ if name not in g})
     if setup_ns:
         g.update({k: v for k, v in setup_ns.items() if not k.startswith("__")})
     return g

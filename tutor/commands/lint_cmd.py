@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -187,7 +188,8 @@ def _lint_code(ctx: Any, engine: Any, exercise: Any, seeds: list[int | None], tm
         if state != "fail":
             report.starter = state
             why = "passes its checks" if state == "pass" else f"{state}: {_first_problem(result)}"
-            report.problems.append(f"starter must fail with a check failure, but{_on(seed, many)} it {why}")
+            report.problems.append(f"starter must fail with a check failure, but{_on(seed, many)} it {why}"
+                                   if many else f"starter must fail with a check failure, but it {why} (seed {seed})")
         for k, mistake in enumerate(exercise.mistakes):
             _lint_mistake(ctx, engine, exercise, mistake, tmp / f"mistake_{k}.py", seed, many, report)
         for k, alternative in enumerate(exercise.alternatives):
@@ -197,8 +199,8 @@ def _lint_code(ctx: Any, engine: Any, exercise: Any, seeds: list[int | None], tm
             report.alternatives.setdefault(alternative.name, "passes")
             if result.status != "pass":
                 report.alternatives[alternative.name] = "error" if result.status == "error" else "fails"
-                report.problems.append(f"alternative {alternative.name!r} must pass, but{_on(seed, many)} it "
-                                       f"{'breaks the check' if result.status == 'error' else 'fails'}: "
+                what = "breaks the check" if result.status == "error" else "fails"
+                report.problems.append(f"alternative {alternative.name!r} must pass, but it {what}{_on(seed, many)}: "
                                        f"{_first_problem(result)}")
 
 
@@ -265,9 +267,10 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
         target = Path(args.dir)
         if not target.exists():
             raise UserError(f"no such lesson folder or file: {args.dir}")
-        course = load_course([target], include_builtin=False)
+        course = load_course([target], include_builtin=False, author_checks=True)
     else:
-        course = ctx.course
+        course = load_course([Path(d) for d in ctx.lesson_dirs], include_builtin=ctx.builtin_lessons,
+                             author_checks=True)
     lessons = course.lessons
     if args.only:
         wanted = set(args.only)
@@ -347,19 +350,27 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
         for err in errors:
             out.print(Text(f"✗ {err}", style="red"))
     if reports:
-        table = Table(title="lint", title_justify="left")
-        for col in ("exercise", "solution", "starter", "mistakes", "alternatives", "seconds", "problem"):
-            table.add_column(col, overflow="fold")
+        table = Table(title="lint", title_justify="left", box=box.SIMPLE_HEAD)
+        table.add_column("exercise", overflow="fold")
+        for col in ("solution", "starter", "mistakes", "alts", "secs"):
+            table.add_column(col, no_wrap=True)
         for rep in reports.values():
+            starter = _badge(rep.starter, "fail")
             if rep.kind == "predict" and not rep.skipped:
                 solution = Text(f"answer {rep.answer}", style="green") if rep.answer else Text("no answer", style="red")
+                starter = Text("-", style="dim")
             else:
                 solution = _badge(rep.solution, "pass")
-            table.add_row(rep.id, solution, _badge(rep.starter, "fail"), _tally(rep.mistakes, "fails"),
+            table.add_row(rep.id, solution, starter, _tally(rep.mistakes, "fails"),
                           _tally(rep.alternatives, "passes"),
-                          f"{rep.solution_seconds:.2f}" if rep.solution_seconds is not None else "-",
-                          Text(rep.skipped, style="dim") if rep.skipped else "\n".join(rep.problems))
+                          f"{rep.solution_seconds:.2f}" if rep.solution_seconds is not None else "-")
         out.print(table)
+        # Problems under the table, one per line: they are sentences, too long for a cell at 80 columns.
+        for rep in reports.values():
+            if rep.skipped:
+                out.print(Text(f"- {rep.id} skipped: {rep.skipped}", style="dim"))
+            for problem in rep.problems:
+                out.print(Text(f"✗ {rep.id}: {problem}", style="red"))
     skipped = sum(1 for r in reports.values() if r.skipped)
     seed_note = f" over {len(seeds)} seeds" if len(seeds) > 1 else ""
     out.print(Text(f"{len(lessons)} lesson(s), {len(reports) - skipped} exercise(s) run{seed_note}, "

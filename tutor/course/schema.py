@@ -117,6 +117,8 @@ CHECK_V2 = Field("object", CHECK_V1.doc, fields={
     "mutates": Field("bool", "`function` check: the function may modify its inputs in place (default false: "
                      "the check fails if it does)."),
     "budget": Field("number", "This check's own time budget, seconds.", minimum=0.1, maximum=600),
+    "on_device": Field("bool", "`function`/`custom` check: case tensors are moved to the run's device before the "
+                       "call, and every tensor the learner returns must be on that device."),
 })
 
 
