@@ -20,7 +20,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import drafts.shim  # noqa: E402,F401  (format_version into check specs)
 from tutor.context import Context  # noqa: E402
 
 
