@@ -60,6 +60,8 @@ def test_lesson_meets_the_v2_bar(lesson) -> None:
         assert len(set(codes)) == len(codes), f"{exercise.ref}: every mistake and alternative is a different file"
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1800)   # five seeds of every exercise, its mistakes and alternatives: minutes, not seconds
 def test_lint_passes_on_the_whole_curriculum() -> None:
     # Fixed seeds keep CI deterministic (7..11); mistakes must fail and alternatives pass on
     # every one of them. Authors sweep other seeds with `lint --seeds N --seed S`.
