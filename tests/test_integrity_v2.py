@@ -356,3 +356,54 @@ def test_assets_are_found_by_name_in_check_code_and_in_learner_code(tmp_path, mo
     monkeypatch.setenv(assets.ENV, "")
     with pytest.raises(LookupError, match="pytorch-tutor run"):
         assets.path("points")
+
+
+SPAWN = """
+import torch, torch.multiprocessing as mp
+def square(v):
+    return v * v
+def run_pool():
+    with mp.get_context("spawn").Pool(1) as pool:
+        return pool.map(square, [1, 2, 3])
+if __name__ == "__main__":
+    raise SystemExit("the demo block must not run, here or in the spawned child")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_imported_functions_reach_spawned_children(engine, tmp_path):
+    # A spawned child re-imports the file (as __mp_main__, demo block skipped) to find `square`.
+    check = v2(name="spawn", kind="custom", probe="return learner.run_pool()\n",
+               judge="expect_close(outputs[0], [1, 4, 9], 'pool.map(square, [1, 2, 3])')\n")
+    result = submit(engine, tmp_path, SPAWN, [check], timeout=120)
+    assert result.status == "pass", text(result) + result.stderr
+
+
+FASTAPI_APP = """
+from fastapi import FastAPI
+app = FastAPI()
+
+@app.post("/sum")
+def total(body: dict):
+    return {"sum": sum(body["xs"])}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_fastapi_app_is_driven_in_process(engine, tmp_path):
+    pytest.importorskip("fastapi")
+    assert submit(engine, tmp_path, FASTAPI_APP, [SERVER_CHECK]).status == "pass"
+    broken = submit(engine, tmp_path, FASTAPI_APP.replace('sum(body["xs"])', 'body["missing"]'), [SERVER_CHECK])
+    assert broken.status == "fail" and "status 500" in broken.checks[0].message, text(broken)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_judge_that_overruns_its_budget_errors_that_check_alone(engine, tmp_path):
+    slow_judge = v2(name="slow judge", kind="custom", budget=1, probe="return 1\n",
+                    judge="while True:\n    pass\n")
+    result = submit(engine, tmp_path, "import torch\ndef double(x):\n    return x * 2\n", [slow_judge, DOUBLE], timeout=30)
+    assert [c.status for c in result.checks] == ["error", "pass"], text(result)
+    assert "1 s budget" in result.checks[0].message

@@ -23,7 +23,8 @@ from sandbox.judging import checks as checks_mod
 from sandbox.judging import codec
 from sandbox.learner import events
 from sandbox.judging import cases as trusted_cases
-from sandbox.judging import integrity, loading, verdict
+from sandbox.judging import budget, helpers, integrity, loading, source_rules, verdict  # noqa: F401 - all
+from sandbox.learner import assets  # noqa: F401 - recorded by integrity.baseline() below
 
 SANDBOX_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the whole sandbox package
 
@@ -134,6 +135,7 @@ def run_learner(job: dict[str, Any]) -> None:
     # before the learner's code can touch them.
     record = integrity.baseline() if is_check else None
     probe_checks, save, wait_for_cases = checks_mod.probe_checks, codec.save, trusted_cases.wait_and_read
+    verify = record.replaced if record is not None else None
     exit_code = 0
     try:
         loading.execute(module, source, file)
@@ -158,9 +160,9 @@ def run_learner(job: dict[str, Any]) -> None:
         os._exit(exit_code)
 
     if is_check:
-        assert record is not None
+        assert verify is not None
         setup = job.get("setup")
-        replaced = record.replaced()
+        replaced = verify()
         if replaced:
             data: dict[str, Any] = {"checks": {}, checks_mod.INTEGRITY_KEY: {
                 "replaced": replaced, "when": "when your file had run"}}
@@ -173,8 +175,12 @@ def run_learner(job: dict[str, Any]) -> None:
                 sent = payload.get("checks") or {} if isinstance(payload, dict) else {}
             ctx = checks_mod.ProbeContext(module.__dict__, (setup["code"], setup["file"], setup["line"]) if setup else None,
                                           device=str(job.get("device") or "cpu"), v1_seeds=v1_seeds, sent=sent,
-                                          verify=record.replaced, learner_file=file)
-            data = probe_checks(specs, ctx)
+                                          verify=verify, learner_file=file)
+            try:
+                data = probe_checks(specs, ctx)
+            except BaseException as exc:  # noqa: BLE001 - never leave the harness from here
+                events.emit({"type": "log", "level": "warning", "message": f"probing stopped: {checks_mod.exc_text(exc)}"})
+                data = {"checks": {}}
         _flush()
         save(data, job["probe_path"])
         events.emit({"type": "probe", "path": job["probe_path"]})
@@ -298,9 +304,16 @@ def run_judge(job: dict[str, Any]) -> None:
         if index in plan_errors:
             events.emit({"type": "check", "name": name, "status": "error", "message": plan_errors[index]})
             continue
+        seconds = budget.seconds(spec)
         try:
-            message = checks_mod.judge_check(spec, index, data.get(str(index)), ctx)
+            # The judge's share of a budgeted check (reference + comparison) gets the same
+            # budget again, so a slow judge errors this check alone.
+            with budget.limit(seconds):
+                message = checks_mod.judge_check(spec, index, data.get(str(index)), ctx)
             status = verdict.of_check(None)
+        except budget.OutOfBudget:
+            status, message = "error", (f"judging this check took longer than its {seconds:g} s budget "
+                                        f"(a lesson bug: the reference solution or the judge is too slow)")
         except (CheckFailed, CheckSkipped) as exc:
             status, message = verdict.of_check(exc), str(exc)
             if status == "fail" and spec.get("message"):

@@ -34,7 +34,8 @@ HARNESS_MODULES = (
     "sandbox.judging.harness", "sandbox.judging.checks", "sandbox.judging.codec",
     "sandbox.judging.compare", "sandbox.learner.events",
     "sandbox.judging.integrity", "sandbox.judging.cases", "sandbox.judging.loading",
-    "sandbox.judging.helpers", "sandbox.judging.budget",
+    "sandbox.judging.helpers", "sandbox.judging.budget", "sandbox.judging.source_rules",
+    "sandbox.judging.verdict", "sandbox.learner.assets",
 )
 
 
@@ -143,6 +144,10 @@ class Record:
             spaces.append(_Space("numpy", vars(numpy), False))
         harness = [sys.modules[name] for name in HARNESS_MODULES if name in sys.modules]
         spaces += [_Space(m.__name__, vars(m), False) for m in harness]
+        # ...and their classes' methods (``Record.replaced = lambda self: []`` is a patch too).
+        spaces += [_Space(f"{m.__name__}.{name}", value.__dict__, True)
+                   for m in harness for name, value in list(vars(m).items())
+                   if isinstance(value, type) and value.__module__ == m.__name__]
         self.spaces = spaces
         self.codes = _Codes(harness)
         self.modules_dict = sys.modules

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import os
 import sys
 import tempfile
@@ -133,6 +134,35 @@ def _seeds(args: argparse.Namespace) -> list[int | None]:
     return [first + k for k in range(args.seeds)]
 
 
+_ON_SEED = re.compile(r"^(?P<head>.*?) on seed (?P<seed>\d+)(?P<mid>[^:]*)(?P<rest>:.*)?$", re.S)
+
+
+def merge_seed_problems(problems: list[str]) -> list[str]:
+    """The same problem on several seeds, said once: "mistake 'x' passes on seeds 1, 3, 4: …"
+    (the detail shown is the first seed's)."""
+    merged: dict[tuple[str, str], list[Any]] = {}
+    order: list[tuple[str, str] | str] = []
+    for problem in problems:
+        match = _ON_SEED.match(problem)
+        if not match:
+            order.append(problem)
+            continue
+        key = (match["head"], match["mid"])
+        if key not in merged:
+            merged[key] = [[], match["rest"] or ""]
+            order.append(key)
+        merged[key][0].append(match["seed"])
+    out = []
+    for item in order:
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        seeds, rest = merged[item]
+        label = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(seeds)}"
+        out.append(f"{item[0]} on {label}{item[1]}{rest}")
+    return out
+
+
 def _on(seed: int, many: bool) -> str:
     return f" on seed {seed}" if many else f" (seed {seed})"
 
@@ -155,6 +185,7 @@ def lint_exercise(ctx: Any, engine: Any, exercise: Any, seed: int | None, device
             _lint_predict(ctx, engine, exercise, seeds, Path(tmp), report)
         else:
             _lint_code(ctx, engine, exercise, seeds, Path(tmp), report)
+    report.problems = merge_seed_problems(report.problems)
     return report
 
 
