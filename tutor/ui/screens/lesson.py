@@ -241,7 +241,7 @@ class LessonScreen(RunsCode, Screen[None]):
     def _show_hints(self) -> None:
         from rich.console import Group
 
-        from tutor.ui.screens.predict import extras_problem_of
+        from tutor.ui.extras_note import extras_problem_of
 
         hints = hints_text(self.exercise.hints, self._hints_shown())
         problem = extras_problem_of(self.exercise, getattr(self.app_, "ctx", None))

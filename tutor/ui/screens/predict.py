@@ -18,6 +18,7 @@ from textual.widgets import Static
 from tutor.display import safe_text
 from tutor.storage import atomic_write_text
 from tutor.ui.messages import ProgressChanged, RunEvent, RunFinished
+from tutor.ui.extras_note import extras_problem_of
 from tutor.ui.runner import RunsCode
 
 
@@ -129,12 +130,3 @@ class PredictScreen(RunsCode, ModalScreen[None]):
         self.dismiss()
 
 
-def extras_problem_of(exercise: Any, ctx: Any) -> str | None:
-    """What the exercise needs and the worker's Python lacks, with the install command."""
-    if not getattr(exercise, "extras", None):
-        return None
-    try:
-        from tutor.course.extras import extras_problem
-    except ImportError:
-        return None
-    return extras_problem(exercise, getattr(ctx, "python", None))
