@@ -14,7 +14,7 @@ __all__ = ["show"]
 
 def __getattr__(name: str) -> Any:
     if name == "show":
-        from sandbox.show import show
+        from sandbox.learner.show import show
 
         return show
     raise AttributeError(f"module 'sandbox' has no attribute {name!r}")

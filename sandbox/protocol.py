@@ -157,6 +157,11 @@ class RunRequest:
     workdir: str = ""
     #: Exercise-level helper code shared by cases, probes and judges: {"code", "file", "line"}.
     setup: dict[str, Any] | None = None
+    #: Lesson format of the checks: 2 imports the learner file as a module during checks and
+    #: uses the v2 signatures of cases/probe/judge (docs/lesson-format.md); 1 is the old way.
+    format_version: int = 1
+    #: The lesson's assets, name -> absolute path, to be readable (read-only) by learner and judge.
+    assets: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -173,6 +178,8 @@ class RunRequest:
             "exercise": self.exercise,
             "workdir": self.workdir,
             "setup": self.setup,
+            "format_version": self.format_version,
+            "assets": self.assets,
         }
 
     @classmethod
@@ -194,6 +201,8 @@ class RunRequest:
             exercise=str(data.get("exercise", "")),
             workdir=str(data.get("workdir", "")),
             setup=data.get("setup") or None,
+            format_version=int(data.get("format_version", 1) or 1),
+            assets={str(k): str(v) for k, v in (data.get("assets") or {}).items()},
         )
 
 

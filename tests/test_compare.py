@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sandbox import checks, codec
-from sandbox.compare import CheckFailed, expect_close
+from sandbox.judging import checks, codec
+from sandbox.judging.compare import CheckFailed, expect_close
 
 
 def failure(actual, expected, **kw) -> str:

@@ -161,9 +161,9 @@ def test_python_syntax_error_in_code_points_at_the_yaml_line(tmp_path: Path) -> 
     assert f"line {text.splitlines().index('          return a +') + 1}" in err.message
 
 
-def test_format_version_must_be_1(tmp_path: Path) -> None:
-    (err,) = only_error(tmp_path, VALID.replace("format_version: 1", "format_version: 2"))
-    assert err.field == "format_version" and "must be one of 1" in err.message
+def test_format_version_must_be_a_known_one(tmp_path: Path) -> None:
+    (err,) = only_error(tmp_path, VALID.replace("format_version: 1", "format_version: 3"))
+    assert err.field == "format_version" and "must be one of 1, 2" in err.message
 
 
 def test_empty_file(tmp_path: Path) -> None:

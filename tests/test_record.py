@@ -56,7 +56,7 @@ for line in sys.stdin:
 
 @pytest.fixture
 def fake_python(tmp_path: Path) -> str:
-    """An "interpreter" whose ``-m sandbox.worker`` is the scripted worker above."""
+    """An "interpreter" whose ``-m sandbox.runtime.worker`` is the scripted worker above."""
     script = tmp_path / "fake_worker.py"
     script.write_text(FAKE_WORKER)
     wrapper = tmp_path / "fakepython"

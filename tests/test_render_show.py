@@ -10,8 +10,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from sandbox import events  # noqa: E402
-from sandbox.show import (MAX_IMAGES, graph_data, heatmap_data, image_data, module_data,  # noqa: E402
+from sandbox.learner import events  # noqa: E402
+from sandbox.learner.show import (MAX_IMAGES, graph_data, heatmap_data, image_data, module_data,  # noqa: E402
                           show, tensor_data)
 
 

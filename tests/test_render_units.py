@@ -90,7 +90,7 @@ def test_tfevents_reader_matches_tensorboard(tmp_path: Path) -> None:
     from tensorboard.compat.proto import event_pb2, summary_pb2
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
-    from tutor.render.tfevents import read_scalars
+    from sandbox.learner.tfevents import read_scalars
 
     logdir = tmp_path / "logs"  # (not the tmp_path itself: its name contains "tfevents")
     writer = EventFileWriter(str(logdir))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import gpu
+from sandbox.runtime import gpu
 from sandbox.protocol import Limits, RunRequest
 from tutor.engine import Engine
 

@@ -102,6 +102,11 @@ def test_trick_does_not_make_a_wrong_answer_pass(engine, tmp_path, trick):
     if trick == "tensor subclass with __torch_function__":
         # The learner's tensor comes back as a plain tensor; the subclass itself is judged.
         assert right.status in ("pass", "fail")
+    elif trick == "monkeypatched allclose and assert_close":
+        # Tamper evidence (issue 10 §2.2): patching what the checks rely on fails the run,
+        # right answer or not, and the message names what was replaced.
+        assert right.status == "fail", (right.status, [c.to_dict() for c in right.checks])
+        assert "`torch.allclose`" in right.checks[0].message, right.checks[0].message
     else:
         assert right.status == "pass", (trick, right.outcome, right.detail, [c.to_dict() for c in right.checks], right.error)
 

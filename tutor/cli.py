@@ -21,6 +21,7 @@ COMMANDS = [
     ("list", "list_cmd"),
     ("show", "show_cmd"),
     ("check", "check_cmd"),
+    ("answer", "answer_cmd"),
     ("run", "run_cmd"),
     ("lint", "lint_cmd"),
     ("doctor", "doctor_cmd"),

@@ -64,7 +64,7 @@ class Context:
             kind="check", file=str(file), seed=seed if seed is not None else random.randrange(1, 2**31),
             limits=limits_for(exercise.time_budget, exercise.limits, timeout), checks=exercise.checks,
             solution=exercise.solution, exercise=exercise.ref, setup=exercise.setup,
-            device=self.resolved_device,
+            device=self.resolved_device, format_version=exercise.format_version, assets=dict(exercise.assets),
         )
 
     def close(self) -> None:

@@ -1,7 +1,7 @@
 """Resolving ``--device auto`` without importing torch in the tutor.
 
 What the worker's interpreter can use is only known by asking it (``python -m
-sandbox.probe``, which imports torch: seconds). So:
+sandbox.runtime.probe``, which imports torch: seconds). So:
 
 * on a machine with no sign of a GPU (no ``/dev/nvidia*``, not Apple silicon) ``auto`` is
   ``cpu`` at once — the common laptop and CI case pays nothing;
@@ -16,12 +16,30 @@ import json
 import os
 import platform
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 CACHE_NAME = "devices.json"
+
+
+def probe_environment(python: str | None) -> dict[str, Any]:
+    """Ask the worker interpreter about itself, in a one-shot process (``sandbox.runtime.probe``)."""
+    from tutor.worker_path import worker_environment
+
+    interpreter = python or sys.executable
+    try:
+        env = worker_environment(os.environ)
+        out = subprocess.run([interpreter, "-m", "sandbox.runtime.probe"], capture_output=True, text=True,
+                             env=env, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return {"error": f"cannot run {interpreter}: {exc}"}
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": (out.stderr.strip().splitlines() or ["the probe printed nothing"])[-1]}
 
 
 def valid_device(name: str) -> bool:
@@ -87,7 +105,7 @@ def resolve(requested: str, python: str | None, data_dir: Path,
     devices = cached_devices(data_dir, interpreter)
     if devices is None:
         if probe is None:
-            from tutor.commands.doctor_cmd import probe_environment as probe
+            probe = probe_environment
         info = probe(python)
         devices = list(info.get("devices") or ["cpu"])
         if "error" not in info:

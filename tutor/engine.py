@@ -1,6 +1,6 @@
 """The sandbox client: the tutor's one door to code execution.
 
-``Engine`` starts the worker (``python -m sandbox.worker``) under the chosen interpreter,
+``Engine`` starts the worker (``python -m sandbox.runtime.worker``) under the chosen interpreter,
 sends it requests and folds the event stream into a :class:`RunResult`. Everything that
 runs learner code — ``check``, ``run``, ``lint``, the TUI — goes through here, so swapping
 the worker's internals (cold runner, warm zygote) touches nothing on this side.
@@ -8,7 +8,6 @@ the worker's internals (cold runner, warm zygote) touches nothing on this side.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import select
 import subprocess
@@ -21,17 +20,14 @@ from typing import Any, Callable
 
 from sandbox import protocol
 from sandbox.protocol import Limits, RunRequest, RunResult
+from tutor.worker_path import sandbox_parent, worker_environment
+
+__all__ = ["Engine", "EngineError", "limits_for", "sandbox_parent"]
 
 EventCallback = Callable[[dict[str, Any]], None]
 
 #: How long the worker may take to say hello (a cold interpreter; a warm one imports torch).
 START_TIMEOUT_S = 120.0
-
-
-def sandbox_parent() -> str:
-    spec = importlib.util.find_spec("sandbox")
-    assert spec is not None and spec.origin is not None
-    return str(Path(spec.origin).resolve().parent.parent)
 
 
 class EngineError(RuntimeError):
@@ -89,13 +85,11 @@ class Engine:
 
     def _spawn(self) -> None:
         self._kill()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = sandbox_parent() + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        env["PYTHONUNBUFFERED"] = "1"
+        env = worker_environment(os.environ)
         self._set_state("warming")
         try:
             self._proc = subprocess.Popen(
-                [self.python, "-m", "sandbox.worker", *self.worker_args],
+                [self.python, "-m", "sandbox.runtime.worker", *self.worker_args],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                 env=env, start_new_session=True,
             )

@@ -144,6 +144,18 @@ class Progress:
 
         self._update(change)
 
+    def record_answer(self, ref: str, choice: int, correct: bool) -> None:
+        """A predict question answered: an attempt (a pass when right); the first answer is kept
+        apart, because the first prediction is the one that says what the learner expected."""
+        self.record_attempt(ref, correct)
+
+        def change(data: dict[str, Any]) -> None:
+            item = self.entry(ref)
+            item.setdefault("first_answer", choice)
+            item["last_answer"] = choice
+
+        self._update(change)
+
     def record_hint(self, ref: str, level: int) -> None:
         def change(data: dict[str, Any]) -> None:
             item = self.entry(ref)

@@ -41,11 +41,25 @@ def find_exercise(ctx: Any, ref: str) -> Any:
     return exercise
 
 
+def refuse_unrunnable(ctx: Any, exercise: Any) -> None:
+    """A question is answered, not checked; missing extras are said with the install command (exit 2)."""
+    from tutor.cli import UserError
+    from tutor.course.extras import extras_problem
+
+    if exercise.kind == "predict":
+        raise UserError(f"{exercise.ref} is a prediction question: see it with `pytorch-tutor answer {exercise.ref}`, "
+                        f"answer with `pytorch-tutor answer {exercise.ref} NUMBER`")
+    missing = extras_problem(exercise, ctx.python)
+    if missing:
+        raise UserError(missing)
+
+
 def run(args: argparse.Namespace, ctx: Any) -> int:
     from tutor.cli import UserError
 
     ctx.engine.start_in_background()  # warm the worker while the lesson and file are prepared
     exercise = find_exercise(ctx, args.exercise)
+    refuse_unrunnable(ctx, exercise)
     if exercise.device in ("cuda", "mps") and not ctx.resolved_device.startswith(exercise.device):
         raise UserError(f"{exercise.ref} needs a {exercise.device.upper()} device, and the worker here has none "
                         f"(see `pytorch-tutor doctor`); `pytorch-tutor replay --lesson {exercise.lesson_id}` "

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
+from tutor.devices import probe_environment, remember_devices
 from tutor.display import console
 
 
@@ -21,28 +20,9 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def probe_environment(python: str | None) -> dict[str, Any]:
-    """Ask the worker interpreter about itself, in a one-shot process."""
-    from tutor.engine import sandbox_parent
-
-    env = dict(os.environ)
-    env["PYTHONPATH"] = sandbox_parent()
-    try:
-        out = subprocess.run([python or sys.executable, "-m", "sandbox.probe"], capture_output=True, text=True,
-                             env=env, timeout=120)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return {"error": f"cannot run {python or sys.executable}: {exc}"}
-    try:
-        return json.loads(out.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        return {"error": (out.stderr.strip().splitlines() or ["the probe printed nothing"])[-1]}
-
-
 def run(args: argparse.Namespace, ctx: Any) -> int:
     info = probe_environment(ctx.python)
     if "error" not in info:  # what `--device auto` means here, cached for later starts
-        from tutor.devices import remember_devices
-
         remember_devices(ctx.paths.data, ctx.python or sys.executable, list(info.get("devices") or ["cpu"]))
     try:
         ctx.engine.start()

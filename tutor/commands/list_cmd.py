@@ -28,7 +28,8 @@ def as_json(ctx: Any) -> dict[str, Any]:
         "chapters": [
             {"id": chapter.id, "title": chapter.title, "lessons": [
                 {"id": lesson.id, "title": lesson.title, "exercises": [
-                    {"id": ex.ref, "title": ex.title, "state": progress.state(ex.ref)} for ex in lesson.exercises
+                    {"id": ex.ref, "title": ex.title, "kind": ex.kind, "state": progress.state(ex.ref)}
+                    for ex in lesson.exercises
                 ]} for lesson in chapter.lessons
             ]} for chapter in course.chapters
         ],
@@ -63,7 +64,8 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
             table.add_row(lesson.id, Text(lesson.title, style="bold"))
             for ex in lesson.exercises:
                 mark, style = STATE_MARKS[ctx.progress.state(ex.ref)]
-                table.add_row("", Text.assemble((f"{mark} ", style), (ex.ref, "cyan"), "  ", ex.title))
+                kind = ("  (question)", "dim") if ex.kind == "predict" else ""
+                table.add_row("", Text.assemble((f"{mark} ", style), (ex.ref, "cyan"), "  ", ex.title, kind))
         out.print(table)
         out.print()
     out.print(Text(f"{counts['passed']} passed, {counts['attempted']} attempted, {counts['new']} new "

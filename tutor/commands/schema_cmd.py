@@ -10,7 +10,7 @@ from tutor.course.schema import json_schema
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("schema", help="print the lesson format (v1) as JSON Schema")
+    p = sub.add_parser("schema", help="print the lesson format (v2; v1 still accepted) as JSON Schema")
     p.set_defaults(handler=run)
 
 

@@ -46,5 +46,12 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
     for n, ex in enumerate(lesson.exercises, 1):
         out.print(Rule(Text(f"Exercise {n}: {ex.title}", style="bold cyan"), align="left"))
         out.print(Markdown(ex.prompt))
+        if ex.kind == "predict":
+            out.print(Panel(Syntax(ex.snippet.rstrip(), "python", theme="ansi_dark", background_color="default"),
+                            title="predict before you run", title_align="left"))
+            for k, choice in enumerate(ex.choices, 1):
+                out.print(Text.assemble((f"  {k}. ", "bold cyan"), choice))
+            out.print(Text(f"  answer it: pytorch-tutor answer {ex.ref} NUMBER", style="dim"))
+            continue
         out.print(Text(f"  check it: pytorch-tutor check {ex.ref}", style="dim"))
     return 0

@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from tutor.course import schema, yamlsource
-from tutor.course.model import Chapter, Course, Example, Exercise, Lesson, LessonError
+from tutor.course import extras, schema, yamlsource
+from tutor.course.model import Asset, Chapter, Course, Example, Exercise, Lesson, LessonError, Sample
 
 CHECK_KINDS = ("function", "variable", "source", "stdout", "custom")
 
@@ -82,53 +82,100 @@ def load_file(path: Path) -> tuple[Lesson | None, list[LessonError]]:
     if errors:
         return None, errors
     abs_file = str(path.resolve())
-    exercises = []
-    for i, ex in enumerate(data["exercises"]):
-        checks = []
-        for j, check in enumerate(ex["checks"]):
-            spec = dict(check)
-            spec["kind"] = check_kind(check)
-            spec["file"] = abs_file
-            for code_key in ("cases", "probe", "judge"):
-                if code_key in check:
-                    spec[f"{code_key}_line"] = doc.content_lines.get(("exercises", i, "checks", j, code_key), 1)
-            checks.append(spec)
-        needs = ex.get("needs") or {}
-        setup = None
-        if ex.get("setup"):
-            setup = {"code": ex["setup"], "file": abs_file,
-                     "line": doc.content_lines.get(("exercises", i, "setup"), 1)}
-        exercises.append(Exercise(
-            id=ex["id"], lesson_id=data["id"], title=ex["title"], prompt=ex["prompt"], starter=ex["starter"],
-            solution=ex["solution"], hints=list(ex["hints"]), checks=checks,
-            time_budget=float(ex.get("time_budget", 10)), extras=list(needs.get("extras") or []),
-            device=needs.get("device", "any"), limits=dict(ex.get("limits") or {}), setup=setup,
-            line=doc.line(("exercises", i)),
-        ))
+    version = data["format_version"]
+    assets = [Asset(name=a["name"], path=str(path.resolve().parent / a["file"]), file=a["file"], sha256=a["sha256"],
+                    max_bytes=a["max_bytes"], source=a["source"], made_by=a["made_by"], line=doc.line(("assets", k)))
+              for k, a in enumerate(data.get("assets", []))]
+    asset_paths = {a.name: a.path for a in assets}
+    exercises = [_exercise(ex, i, data["id"], version, asset_paths, doc, abs_file)
+                 for i, ex in enumerate(data["exercises"])]
     lesson = Lesson(
         id=data["id"], title=data["title"], prose=data["prose"], exercises=exercises,
         examples=[Example(e["title"], e["code"], e.get("explanation", "")) for e in data.get("examples", [])],
         summary=data.get("summary", ""), chapter_title=data.get("chapter", ""), path=str(path),
         recordings=[str(path.resolve().parent / rel) for rel in data.get("recordings", [])],
+        format_version=version, assets=assets,
     )
     return lesson, []
 
 
+def _exercise(ex: dict[str, Any], i: int, lesson_id: str, version: int, asset_paths: dict[str, str],
+              doc: yamlsource.Located, abs_file: str) -> Exercise:
+    needs = ex.get("needs") or {}
+    common = dict(id=ex["id"], lesson_id=lesson_id, title=ex["title"], prompt=ex["prompt"],
+                  hints=list(ex.get("hints") or []), time_budget=float(ex.get("time_budget", 10)),
+                  extras=list(needs.get("extras") or []), device=needs.get("device", "any"),
+                  limits=dict(ex.get("limits") or {}), line=doc.line(("exercises", i)),
+                  format_version=version, assets=dict(asset_paths))
+    if ex.get("kind") == "predict":
+        return Exercise(**common, kind="predict", starter="", solution="", checks=[], snippet=ex["snippet"],
+                        choices=list(ex["choices"]), observe=ex.get("observe", "last_line"),
+                        explanation=ex["explanation"])
+    checks = []
+    for j, check in enumerate(ex["checks"]):
+        spec = dict(check)
+        spec["kind"] = check_kind(check)
+        spec["file"] = abs_file
+        spec["format_version"] = version      # the harness picks v1/v2 semantics per check
+        for code_key in ("cases", "probe", "judge"):
+            if code_key in check:
+                spec[f"{code_key}_line"] = doc.content_lines.get(("exercises", i, "checks", j, code_key), 1)
+        checks.append(spec)
+    setup = None
+    if ex.get("setup"):
+        setup = {"code": ex["setup"], "file": abs_file, "line": doc.content_lines.get(("exercises", i, "setup"), 1)}
+
+    def samples(key: str) -> list[Sample]:
+        return [Sample(s["name"], s["code"], tuple(s.get("expect") or ()), doc.line(("exercises", i, key, k)),
+                       doc.content_lines.get(("exercises", i, key, k, "code"), 1))
+                for k, s in enumerate(ex.get(key) or [])]
+
+    return Exercise(**common, starter=ex["starter"], solution=ex["solution"], checks=checks, setup=setup,
+                    mistakes=samples("mistakes"), alternatives=samples("alternatives"))
+
+
 def _semantic_errors(data: dict[str, Any], doc: yamlsource.Located, shown: str, real: str) -> list[LessonError]:
-    """What the schema cannot say: one kind per check, unique ids, code that compiles."""
+    """What the schema cannot say: one kind per check, unique ids and names, code that compiles,
+    known extras, asset files that exist."""
     errors: list[LessonError] = []
+    v2 = data["format_version"] >= 2
 
     def err(path: tuple[Any, ...], message: str) -> None:
         errors.append(LessonError(shown, doc.line(path), schema.format_path(path), message))
 
+    base = Path(real).resolve().parent
+    asset_names: set[str] = set()
+    for k, asset in enumerate(data.get("assets", [])):
+        if asset["name"] in asset_names:
+            err(("assets", k, "name"), f"duplicate asset name {asset['name']!r}")
+        asset_names.add(asset["name"])
+        if not (base / asset["file"]).is_file():
+            err(("assets", k, "file"), f"no such file {asset['file']!r} next to the lesson")
     seen: set[str] = set()
     for i, ex in enumerate(data["exercises"]):
         if ex["id"] in seen:
             err(("exercises", i, "id"), f"duplicate exercise id {ex['id']!r} in this lesson")
         seen.add(ex["id"])
+        for n, name in enumerate((ex.get("needs") or {}).get("extras") or []):
+            if name not in extras.KNOWN:
+                err(("exercises", i, "needs", "extras", n),
+                    f"unknown extra {name!r}; known: {', '.join(extras.KNOWN)} (a new one is added to "
+                    f"tutor/course/extras.py and to an extras group in pyproject.toml)")
+        if ex.get("kind") == "predict":
+            _compile_error(ex["snippet"], doc.content_lines.get(("exercises", i, "snippet"), 1),
+                           ("exercises", i, "snippet"), err)
+            continue
         for key in ("starter", "solution", "setup"):
             if key in ex:
                 _compile_error(ex[key], doc.content_lines.get(("exercises", i, key), 1), ("exercises", i, key), err)
+        for key in ("mistakes", "alternatives"):
+            sample_names: set[str] = set()
+            for k, sample in enumerate(ex.get(key) or []):
+                if sample["name"] in sample_names:
+                    err(("exercises", i, key, k, "name"), f"duplicate name {sample['name']!r} in `{key}`")
+                sample_names.add(sample["name"])
+                _compile_error(sample["code"], doc.content_lines.get(("exercises", i, key, k, "code"), 1),
+                               ("exercises", i, key, k, "code"), err)
         names: set[str] = set()
         for j, check in enumerate(ex["checks"]):
             path = ("exercises", i, "checks", j)
@@ -142,8 +189,13 @@ def _semantic_errors(data: dict[str, Any], doc: yamlsource.Located, shown: str, 
             names.add(check["name"])
             if kind == "custom" and not ("probe" in check and "judge" in check):
                 err(path, "a custom check needs both `probe` and `judge`")
-            if "cases" in check and kind != "function":
-                err(path + ("cases",), "`cases` only applies to a `function` check")
+            if "cases" in check and kind != "function" and not (v2 and kind == "custom"):
+                err(path + ("cases",), "`cases` only applies to `function` and (format v2) `custom` checks"
+                    if v2 else "`cases` only applies to a `function` check")
+            if "mutates" in check and kind != "function":
+                err(path + ("mutates",), "`mutates` only applies to a `function` check")
+            if "on_device" in check and kind not in ("function", "custom"):
+                err(path + ("on_device",), "`on_device` only applies to `function` and `custom` checks")
             if "tolerance" in check and kind not in ("function", "variable"):
                 err(path + ("tolerance",), "`tolerance` only applies to `function` and `variable` checks")
             if "scope" in check and kind != "source":

@@ -13,6 +13,31 @@ class Example:
     explanation: str = ""
 
 
+@dataclass(frozen=True)
+class Sample:
+    """An authored ``mistake`` (with the words its failure must contain) or ``alternative``."""
+
+    name: str
+    code: str
+    expect: tuple[str, ...] = ()
+    line: int = 1
+    code_line: int = 1
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A file shipped with a lesson; ``path`` is absolute (resolved against the lesson file)."""
+
+    name: str
+    path: str
+    file: str                 # as written, relative to the lesson file
+    sha256: str
+    max_bytes: int
+    source: str
+    made_by: str
+    line: int = 1
+
+
 @dataclass
 class Exercise:
     id: str                          # slug, unique in the lesson
@@ -29,6 +54,18 @@ class Exercise:
     limits: dict[str, Any] = field(default_factory=dict)
     setup: dict[str, Any] | None = None   # {"code", "file", "line"}
     line: int = 1
+    #: ``code`` (write a file that is checked) or ``predict`` (answer a question about ``snippet``).
+    kind: str = "code"
+    format_version: int = 1
+    mistakes: list[Sample] = field(default_factory=list)
+    alternatives: list[Sample] = field(default_factory=list)
+    #: The lesson's assets, name -> absolute path (what the engine request carries).
+    assets: dict[str, str] = field(default_factory=dict)
+    # predict only: the snippet, the choices offered, what is compared, the text after answering.
+    snippet: str = ""
+    choices: list[str] = field(default_factory=list)
+    observe: str = "last_line"
+    explanation: str = ""
 
     @property
     def ref(self) -> str:
@@ -52,6 +89,8 @@ class Lesson:
     path: str = ""
     #: Shipped recordings (absolute paths), replayable with ``pytorch-tutor replay --lesson``.
     recordings: list[str] = field(default_factory=list)
+    format_version: int = 1
+    assets: list[Asset] = field(default_factory=list)
 
     @property
     def chapter(self) -> int:

@@ -1,6 +1,6 @@
 """TensorBoard scalars: one small line chart per tag.
 
-The learner side reads the event files (``tutor.render.tfevents``, no torch, no
+The learner side reads the event files (``sandbox.learner.tfevents``, no torch, no
 tensorboard) and sends the numbers, because the log folder is deleted with the run.
 
 Data schema: ``logdir`` (as the learner named it), ``scalars`` (``{tag: {"steps": [...],

@@ -1,17 +1,17 @@
 """The sandbox worker: a long-lived process that serves run and check requests.
 
-``python -m sandbox.worker`` reads one JSON request per line on stdin and answers with
+``python -m sandbox.runtime.worker`` reads one JSON request per line on stdin and answers with
 events (JSON lines) on stdout, ending each request with one ``final`` event. It is started
 by the tutor with whichever interpreter should run learner code (``--python``).
 
 Modes (``--mode``; docs/sandbox.md):
 
-* ``warm`` (default on Linux): this process becomes the zygote (``sandbox.zygote``): torch
+* ``warm`` (default on Linux): this process becomes the zygote (``sandbox.runtime.zygote``): torch
   imported once, a pre-forked spare per run, a PID namespace per run where the kernel allows.
 * ``spare``: every run gets a single-use, exec'd, already-warm interpreter
-  (``sandbox.spare``); the default on macOS, and what CUDA/MPS runs always use.
+  (``sandbox.runtime.spare``); the default on macOS, and what CUDA/MPS runs always use.
 * ``cold``: each learner child and each judge is a fresh interpreter
-  (``python -m sandbox.harness``), so every run pays ``import torch``. Used by ``bench``
+  (``python -m sandbox.judging.harness``), so every run pays ``import torch``. Used by ``bench``
   for its cold figure, and as the fallback where fork is unsafe.
 
 The request handling, supervision and classification are shared: modes only swap the
@@ -24,7 +24,6 @@ import json
 import os
 import select
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,86 +31,9 @@ import uuid
 from typing import Any, Callable
 
 from sandbox import protocol
-from sandbox.events import EVENT_FD_ENV
-from sandbox.limits import apply_rlimits, isolation_report
-from sandbox.supervise import Emit, Ended, Launcher, Started, classify, launch, watch
-
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-#: Environment variables that reach learner code; everything else is scrubbed.
-ENV_ALLOW = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ", "USER", "LOGNAME",
-             "CUDA_VISIBLE_DEVICES", "CUDA_HOME", "LD_LIBRARY_PATH", "PYTORCH_ENABLE_MPS_FALLBACK",
-             "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
-
-
-def scrubbed_env(workdir: str, event_fd: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in ENV_ALLOW}
-    env.update(
-        PYTHONPATH=PACKAGE_PARENT,
-        PYTHONDONTWRITEBYTECODE="1",
-        PYTHONUNBUFFERED="1",
-        PYTHONHASHSEED="0",
-        TMPDIR=workdir,
-        MPLBACKEND="Agg",
-        # Single-threaded BLAS at start-up; torch.set_num_threads decides for the run.
-        OMP_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
-        KINETO_LOG_LEVEL="5",
-        TORCH_CPP_LOG_LEVEL="ERROR",
-    )
-    env[EVENT_FD_ENV] = str(event_fd)
-    return env
-
-
-class _PopenHandle:
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
-        self.proc = proc
-        self.pid = proc.pid
-
-    def poll(self) -> int | None:
-        return self.proc.poll()
-
-    def kill_group(self) -> None:
-        try:
-            os.killpg(self.pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
-        if self.proc.returncode is None:
-            try:
-                self.proc.kill()
-            except ProcessLookupError:
-                pass
-
-
-class ColdLauncher:
-    """Starts each sandboxed process as a fresh interpreter."""
-
-    mode = "cold"
-
-    def __init__(self, python: str | None = None) -> None:
-        self.python = python or sys.executable
-
-    def start(self, role: str, job: dict[str, Any], stdout_w: int, stderr_w: int, event_w: int,
-              stdin_r: int | None = None) -> _PopenHandle:
-        job_path = os.path.join(job["private_dir"], f"{role}.json")
-        with open(job_path, "w", encoding="utf-8") as fh:
-            json.dump(job, fh)
-        limits = protocol.Limits.from_dict(job.get("limits"))
-
-        def preexec() -> None:
-            # A fresh interpreter's data size grows by ~1 GiB importing torch; the data
-            # limit is applied by the warm engine, where the zygote's size is known.
-            apply_rlimits(limits, data_limit=False)
-
-        proc = subprocess.Popen(
-            [self.python, "-m", "sandbox.harness", role, job_path],
-            stdin=stdin_r if stdin_r is not None else subprocess.DEVNULL, stdout=stdout_w, stderr=stderr_w, pass_fds=(event_w,),
-            cwd=job["workdir"], env=scrubbed_env(job["workdir"], event_w),
-            start_new_session=True, preexec_fn=preexec,
-        )
-        return _PopenHandle(proc)
-
+from sandbox.isolation.report import isolation_report
+from sandbox.runtime.cold import ColdLauncher
+from sandbox.runtime.supervise import Emit, Ended, Launcher, Started, classify, launch, watch
 
 def judge_limits(limits: protocol.Limits) -> protocol.Limits:
     """The judge runs the reference solution too: give it room, but never unbounded."""
@@ -352,7 +274,7 @@ class Router:
 def parse_args(argv: list[str]) -> Any:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m sandbox.worker")
+    parser = argparse.ArgumentParser(prog="python -m sandbox.runtime.worker")
     parser.add_argument("--mode", choices=("warm", "spare", "cold"), default=None,
                         help="warm (fork a zygote; default on Linux), spare (exec'd single-use spares; "
                              "default elsewhere), cold (a fresh interpreter per process)")
@@ -376,21 +298,23 @@ def main(argv: list[str] | None = None) -> None:
     warm_info: dict[str, Any] = {}
     pools: Any = None
     if mode == "warm":
-        from sandbox import zygote
+        from sandbox.isolation.capabilities import probe_plan
+        from sandbox.isolation.report import warm_layers
+        from sandbox.runtime import warm, zygote
 
         pidns = zygote.bootstrap_pid_namespace()  # before torch: needs a single thread
-        warm_info = zygote.warm_up()
+        warm_info = warm.warm_up()
         if warm_info["threads"] != 1:
             # A thread pool exists: forking now could deadlock the children (pytorch#17199).
             mode = "cold"
             extra["fork_safety"] = {"on": False, "why": f"the zygote has {warm_info['threads']} threads after "
                                     "importing torch; forking it is unsafe, so each run is a fresh interpreter"}
         else:
-            plan, layers = zygote.probe_plan(pidns)
-            extra.update(layers)
+            plan = probe_plan()
+            extra.update(warm_layers(pidns.on, pidns.why, plan))
             cpu: Launcher = zygote.ForkLauncher(pidns, plan, spares=max(1, args.spares))
     if mode == "spare":
-        from sandbox import spare
+        from sandbox.runtime import spare
 
         pools = spare.SparePools(spares=max(1, args.spares))
         cpu = pools.launcher("cpu")
@@ -400,7 +324,7 @@ def main(argv: list[str] | None = None) -> None:
         extra["memory_limit"] = {"on": False, "why": "cold runner: a fresh interpreter's size is unknown before "
                                  "torch loads; the warm engine enables it"}
     if pools is None and mode != "cold":
-        from sandbox import spare
+        from sandbox.runtime import spare
 
         pools = spare.SparePools(spares=max(1, args.spares))
     if pools is not None and args.device != "cpu":

@@ -1,7 +1,7 @@
 """What runs inside a sandboxed process: the learner child and the judge.
 
 Both are plain functions taking a job dict, so that the cold runner (a fresh interpreter per
-process, ``python -m sandbox.harness child JOB``) and the warm engine (a fork of the zygote)
+process, ``python -m sandbox.judging.harness child JOB``) and the warm engine (a fork of the zygote)
 share one code path. Both end with ``os._exit`` — a normal interpreter teardown with torch
 loaded costs hundreds of milliseconds and runs learner ``atexit`` hooks.
 
@@ -19,9 +19,13 @@ import traceback
 import types
 from typing import Any
 
-from sandbox import events
+from sandbox.judging import checks as checks_mod
+from sandbox.judging import codec
+from sandbox.learner import events
+from sandbox.judging import cases as trusted_cases
+from sandbox.judging import integrity, loading
 
-SANDBOX_DIR = os.path.dirname(os.path.abspath(__file__))
+SANDBOX_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the whole sandbox package
 
 
 def run_threads() -> int:
@@ -86,8 +90,20 @@ def _finish() -> None:
 
 
 def run_learner(job: dict[str, Any]) -> None:
-    """Run the learner's file as ``__main__``; for a check, probe it. Never returns."""
+    """Run the learner's file (as ``__main__``, or imported for format v2 checks); for a
+    check, probe it. Never returns."""
     file = job["file"]
+    # The run's seed is the judge's: format v2 cases are drawn from it. The learner's process
+    # keeps only what it needs (a one-way function of it; v1 checks' own seeds) and the
+    # shared job dict forgets it, so no frame or global holds it while learner code runs.
+    specs: list[dict[str, Any]] = list(job.get("checks") or [])
+    is_check = job.get("kind") == "check"
+    version = checks_mod.format_version(specs) if is_check else 1
+    run_seed = int(job.pop("seed", 0) or 0)
+    v1_seeds = {i: checks_mod.check_seed(run_seed, i) for i, s in enumerate(specs)
+                if s.get("kind") in ("function", "custom") and not checks_mod.judge_side(s)}
+    own_seed = checks_mod.process_seed(run_seed, version)
+    del run_seed
     try:
         with open(file, encoding="utf-8") as fh:
             source = fh.read()
@@ -98,18 +114,16 @@ def run_learner(job: dict[str, Any]) -> None:
     import torch
 
     torch.set_num_threads(run_threads())
-    seed_everything(int(job.get("seed", 0)), str(job.get("device") or "cpu"))
-    module = types.ModuleType("__main__")
-    module.__file__ = file
-    module.__builtins__ = __builtins__
-    sys.modules["__main__"] = module
-    sys.argv = [file]
-    # As ``python file.py`` would: the file's folder first, never the tutor's own cwd.
-    sys.path[:] = [os.path.dirname(os.path.abspath(file))] + [p for p in sys.path if p not in ("", os.getcwd())]
+    seed_everything(own_seed, str(job.get("device") or "cpu"))
+    import_mode = is_check and version >= 2
+    module = loading.prepare(file, import_mode)
+    # Everything the checks rely on, recorded (and the harness's own functions captured)
+    # before the learner's code can touch them.
+    record = integrity.Record() if is_check else None
+    probe_checks, save, wait_for_cases = checks_mod.probe_checks, codec.save, trusted_cases.wait_and_read
     exit_code = 0
     try:
-        code = compile(source, file, "exec")
-        exec(code, module.__dict__)
+        loading.execute(module, source, file)
     except SystemExit as exc:
         # sys.exit() / sys.exit(0) is a normal end; anything else is an exit with a code.
         if exc.code not in (None, 0):
@@ -123,21 +137,33 @@ def run_learner(job: dict[str, Any]) -> None:
         except (OSError, ValueError):
             pass
         _flush()
-        events.emit({"type": "exception", "summary": "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:],
+        events.emit({"type": "exception", "summary": checks_mod.exc_text(exc),
                      "exc_type": type(exc).__name__})
         os._exit(1)
     _flush()
     if exit_code:
         os._exit(exit_code)
 
-    if job.get("kind") == "check":
-        from sandbox import checks, codec
-
+    if is_check:
+        assert record is not None
         setup = job.get("setup")
-        data = checks.probe_all(job.get("checks", []), module.__dict__, int(job.get("seed", 0)),
-                                (setup["code"], setup["file"], setup["line"]) if setup else None)
+        replaced = record.replaced()
+        if replaced:
+            data: dict[str, Any] = {"checks": {}, checks_mod.INTEGRITY_KEY: {
+                "replaced": replaced, "when": "when your file had run"}}
+        else:
+            sent: dict[str, Any] = {}
+            if any(checks_mod.judge_side(s) for s in specs):
+                limits = job.get("limits") or {}
+                payload = wait_for_cases(str(job.get("out_dir") or os.path.dirname(job["probe_path"])),
+                                         float(limits.get("timeout_s", 10.0)))
+                sent = payload.get("checks") or {} if isinstance(payload, dict) else {}
+            ctx = checks_mod.ProbeContext(module.__dict__, (setup["code"], setup["file"], setup["line"]) if setup else None,
+                                          device=str(job.get("device") or "cpu"), v1_seeds=v1_seeds, sent=sent,
+                                          verify=record.replaced, learner_file=file)
+            data = probe_checks(specs, ctx)
         _flush()
-        codec.save(data, job["probe_path"])
+        save(data, job["probe_path"])
         events.emit({"type": "probe", "path": job["probe_path"]})
     _finish()
 
@@ -161,27 +187,54 @@ def _read_go() -> dict[str, Any] | None:
 
 
 def run_judge(job: dict[str, Any]) -> None:
-    """Judge the probe data against the reference solution; emit one ``check`` event each."""
-    from sandbox import checks, codec
-    from sandbox.compare import CheckFailed
+    """Judge the probe data against the reference solution; emit one ``check`` event each.
+
+    Format v2: first draw the cases and hand them to the learner's process (which waits for
+    them after importing the file); then run the reference while the learner's code runs.
+    """
+    from sandbox.judging.compare import CheckFailed, CheckSkipped
 
     specs: list[dict[str, Any]] = job.get("checks", [])
+    seed = int(job.get("seed", 0))
+    learner_device = str(job.get("learner_device") or job.get("device") or "cpu")
+    out_dir = str(job.get("out_dir") or os.path.dirname(str(job.get("probe_path") or "")) or ".")
+    wants_cases = any(checks_mod.judge_side(s) for s in specs)
 
     def emit_all(status: str, message: str) -> None:
         for spec in specs:
             events.emit({"type": "check", "name": spec.get("name", "?"), "status": status, "message": message})
 
+    def hand_over(payload: dict[str, Any]) -> None:
+        if wants_cases:
+            try:
+                trusted_cases.write(out_dir, payload)
+            except OSError as exc:
+                events.emit({"type": "log", "level": "warning", "message": f"cannot hand the cases over: {exc}"})
+
     setup = job.get("setup")
     try:
-        setup_ns = checks.run_setup(setup["code"], setup["file"], setup["line"]) if setup else checks.author_globals()
+        setup_ns = checks_mod.run_setup(setup["code"], setup["file"], setup["line"]) if setup else checks_mod.author_globals()
     except Exception:  # noqa: BLE001
+        hand_over({"error": "setup failed"})
         emit_all("error", "the exercise's setup code failed (a lesson bug):\n" + traceback.format_exc(limit=-3))
         os._exit(0)
+
+    plans: dict[int, Any] = {}
+    plan_errors: dict[int, str] = {}
+    if wants_cases:
+        for index, spec in enumerate(specs):
+            if checks_mod.judge_side(spec):
+                try:
+                    plans[index] = checks_mod.plan_cases(spec, index, setup_ns, seed, learner_device)
+                except Exception:  # noqa: BLE001 - a lesson bug, reported on that check alone
+                    plan_errors[index] = ("this check's cases code failed (a lesson bug):\n"
+                                          + traceback.format_exc(limit=-3))
+        hand_over({"checks": {str(i): plan.packed for i, plan in plans.items()}})
 
     reference_ns: dict[str, Any] = {}
     needs_reference = any(s.get("kind") in ("function", "variable", "custom") for s in specs)
     if needs_reference:
-        seed_everything(int(job.get("seed", 0)))
+        seed_everything(checks_mod.process_seed(seed, checks_mod.format_version(specs)))
         ref_file = job.get("solution_file") or "<reference>"
         module = types.ModuleType("__reference__")
         module.__file__ = ref_file
@@ -201,10 +254,12 @@ def run_judge(job: dict[str, Any]) -> None:
             os._exit(0)  # the learner's run failed: nothing to judge
         stdout = str(go.get("stdout", ""))
     try:
-        data = codec.load(job["probe_path"]) if job.get("probe_path") and os.path.exists(job["probe_path"]) else {}
+        raw = codec.load(job["probe_path"]) if job.get("probe_path") and os.path.exists(job["probe_path"]) else {}
     except Exception as exc:  # noqa: BLE001 - a bad file from the learner side is a failure, not a crash
-        data = {}
+        raw = {}
         events.emit({"type": "log", "level": "warning", "message": f"probe data unreadable: {exc}"})
+    data = raw.get("checks") if isinstance(raw, dict) and isinstance(raw.get("checks"), dict) else {}
+    tampered = raw.get(checks_mod.INTEGRITY_KEY) if isinstance(raw, dict) else None
     # The source text travels in the job: a copy on disk could be rewritten by the learner.
     source = job.get("source")
     if source is None:
@@ -216,19 +271,29 @@ def run_judge(job: dict[str, Any]) -> None:
 
     import torch
 
+    ctx = checks_mod.JudgeContext(reference_ns, setup_ns, seed, source, stdout, plans, learner_device)
     for index, spec in enumerate(specs):
         torch.set_default_dtype(torch.float32)
         torch.set_grad_enabled(True)
         name = spec.get("name", f"check {index + 1}")
+        if isinstance(tampered, dict) and tampered.get("replaced"):
+            replaced = [str(r) for r in tampered.get("replaced") or []]
+            events.emit({"type": "check", "name": name, "status": "fail",
+                         "message": integrity.message(replaced, str(tampered.get("when") or "during the checks").capitalize())})
+            continue
+        if index in plan_errors:
+            events.emit({"type": "check", "name": name, "status": "error", "message": plan_errors[index]})
+            continue
         try:
-            message = checks.judge_one(spec, index, data.get(str(index)) if isinstance(data, dict) else None,
-                                       reference_ns, setup_ns, int(job.get("seed", 0)), source, stdout)
+            message = checks_mod.judge_check(spec, index, data.get(str(index)), ctx)
             events.emit({"type": "check", "name": name, "status": "pass", "message": message})
         except CheckFailed as exc:
             message = str(exc)
             if spec.get("message"):
                 message += "\n" + spec["message"]
             events.emit({"type": "check", "name": name, "status": "fail", "message": message})
+        except CheckSkipped as exc:
+            events.emit({"type": "check", "name": name, "status": "skip", "message": str(exc)})
         except Exception:  # noqa: BLE001 - the check itself broke: a lesson bug, said as such
             events.emit({"type": "check", "name": name, "status": "error",
                          "message": "this check crashed (a lesson bug):\n" + traceback.format_exc(limit=-4)})
@@ -236,7 +301,7 @@ def run_judge(job: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """``python -m sandbox.harness child|judge JOB.json`` — the cold path."""
+    """``python -m sandbox.judging.harness child|judge JOB.json`` — the cold path."""
     role, job_path = argv[0], argv[1]
     with open(job_path, encoding="utf-8") as fh:
         job = json.load(fh)

@@ -16,11 +16,49 @@ names its type, so a check can say "expected a tensor, got a list".
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from typing import Any
 
 OPAQUE_KEY = "__opaque_type__"
 SUBCLASS_KEY = "__tensor_subclass__"
 MAX_DEPTH = 12
+BLOB_KEY = "__blob__"
+
+
+class Blob:
+    """Bytes the learner's code made, in the judge: ``.data``, ``.name``, ``.path()``."""
+
+    def __init__(self, data: bytes, name: str = "file") -> None:
+        self.data = data
+        self.name = os.path.basename(name) or "file"
+        self._path: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def path(self) -> str:
+        """The bytes as a file in the judge's own temporary folder (for ``torch.export.load``,
+        ``onnxruntime.InferenceSession``, ``torch.load(weights_only=True)``)."""
+        if self._path is None:
+            folder = tempfile.mkdtemp(prefix="judge-blob-")
+            self._path = os.path.join(folder, self.name)
+            with open(self._path, "wb") as fh:
+                fh.write(self.data)
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"<file {self.name!r}, {len(self.data)} bytes>"
+
+
+class Outgoing:
+    """A file or byte string on its way from the probe to the judge (see ``sandbox.judging.codec``)."""
+
+    def __init__(self, data: bytes, name: str) -> None:
+        self.data = data
+        self.name = name
+
+
 
 
 def to_plain(value: Any, depth: int = 0) -> Any:
@@ -46,6 +84,9 @@ def to_plain(value: Any, depth: int = 0) -> Any:
         return tuple(to_plain(v, depth + 1) for v in value)
     if isinstance(value, list):
         return [to_plain(v, depth + 1) for v in value]
+    if isinstance(value, Outgoing):
+        data = torch.frombuffer(bytearray(value.data), dtype=torch.uint8) if value.data else torch.zeros(0, dtype=torch.uint8)
+        return {BLOB_KEY: data, "name": str(value.name)}
     try:
         import numpy as np
 
@@ -91,7 +132,26 @@ def save(data: Any, path: str) -> None:
 def load(path: str) -> Any:
     import torch
 
-    return torch.load(path, weights_only=True, map_location="cpu")
+    return revive(torch.load(path, weights_only=True, map_location="cpu"))
+
+
+def revive(value: Any, depth: int = 0) -> Any:
+    """Judge side: turn byte records back into :class:`~sandbox.judging.helpers.Blob`."""
+    if depth > MAX_DEPTH + 2:
+        return value
+    if isinstance(value, dict):
+        if BLOB_KEY in value:
+            import torch
+
+            data = value[BLOB_KEY]
+            raw = data.numpy().tobytes() if isinstance(data, torch.Tensor) and data.dtype == torch.uint8 else b""
+            return Blob(raw, str(value.get("name", "file")))
+        return {k: revive(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [revive(v, depth + 1) for v in value]
+    if isinstance(value, tuple):
+        return tuple(revive(v, depth + 1) for v in value)
+    return value
 
 
 def is_opaque(value: Any) -> bool:

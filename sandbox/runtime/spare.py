@@ -1,10 +1,10 @@
 """Exec'd single-use spares: warm interpreters for CUDA, MPS and platforms without a safe fork.
 
-A spare is ``python -m sandbox.spare --device D --sock FD``: it enters a user namespace
+A spare is ``python -m sandbox.runtime.spare --device D --sock FD``: it enters a user namespace
 (while it still has one thread, so per-run network namespaces stay possible), imports torch,
 creates the device context and sets the per-process memory fraction, says it is ready on its
 socket, then waits for exactly one job, runs it like a forked child would
-(``sandbox.zygote.run_job``) and exits. The pool replaces each spare as soon as it is taken,
+(``sandbox.runtime.child.run_job``) and exits. The pool replaces each spare as soon as it is taken,
 so the next run finds one ready (warm-up ~1-3 s happens in the background).
 
 The launcher side (:class:`SpareLauncher`) lives in the worker. Spares are started with
@@ -23,8 +23,14 @@ import sys
 import time
 from typing import Any
 
-from sandbox import isolation
-from sandbox.zygote import ForkHandle
+from sandbox.protocol import Limits
+from sandbox.isolation import kernel, landlock, namespaces, report
+from sandbox.isolation.environment import PACKAGE_PARENT, THREAD_ENV
+from sandbox.runtime import gpu, warm
+from sandbox.runtime.child import run_job
+from sandbox.runtime.handles import ForkHandle
+from sandbox.runtime.reaper import REAPER
+from sandbox.runtime.transport import recv_job, send_job
 
 #: How long a spare may take to become ready (import torch + device context).
 READY_TIMEOUT_S = 180.0
@@ -58,30 +64,23 @@ class SpareLauncher:
         self.refill()
 
     def refill(self) -> None:
-        from sandbox.zygote import REAPER
-
         REAPER.reap()
         self.pool = [s for s in self.pool if s.pid not in REAPER.status or self._forget(s)]
         while len(self.pool) < self.target:
             self.pool.append(self._spawn())
 
     def _forget(self, spare: _Spare) -> bool:
-        from sandbox.zygote import REAPER
-
         spare.sock.close()
         REAPER.forget(spare.pid)
         return False
 
     def _spawn(self) -> _Spare:
-        from sandbox.zygote import REAPER, THREAD_ENV
-        from sandbox.worker import PACKAGE_PARENT
-
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         os.set_inheritable(theirs.fileno(), True)
         env = {k: v for k, v in os.environ.items()}
         env.update(THREAD_ENV)
         env["PYTHONPATH"] = PACKAGE_PARENT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        argv = [self.python, "-m", "sandbox.spare", "--device", self.device, "--sock", str(theirs.fileno()),
+        argv = [self.python, "-m", "sandbox.runtime.spare", "--device", self.device, "--sock", str(theirs.fileno()),
                 "--parent", str(os.getpid())]
         if not self.userns:
             argv.append("--no-userns")
@@ -125,8 +124,6 @@ class SpareLauncher:
 
     def start(self, role: str, job: dict[str, Any], stdout_w: int, stderr_w: int, event_w: int,
               stdin_r: int | None = None) -> ForkHandle:
-        from sandbox.zygote import send_job
-
         job = dict(job, role=role)
         failures = 0
         while True:
@@ -159,8 +156,6 @@ class SpareLauncher:
         return handle
 
     def after_request(self) -> None:
-        from sandbox.zygote import REAPER
-
         REAPER.reap()
         still = []
         for handle in self.running:
@@ -198,15 +193,7 @@ class SparePools:
             pool.after_request()
 
     def layers(self, device: str) -> dict[str, dict[str, Any]]:
-        from sandbox.isolation import landlock_abi
-
-        abi = landlock_abi()
-        return {
-            "pid_namespace": {"on": False, "why": "exec'd spares run without a PID namespace; the process group is killed"},
-            "network_isolation": {"on": isolation.IS_LINUX, "why": "a private network namespace per run, when the "
-                                  "spare could enter a user namespace" if isolation.IS_LINUX else "not on this OS"},
-            "filesystem_writes": {"on": abi >= 1, "why": f"Landlock ABI {abi}" if abi else "Landlock is not available"},
-        }
+        return report.spare_layers(landlock.landlock_abi(), kernel.IS_LINUX)
 
 
 def normalise_device(device: str) -> str:
@@ -222,34 +209,30 @@ def normalise_device(device: str) -> str:
 def main(argv: list[str]) -> None:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m sandbox.spare")
+    parser = argparse.ArgumentParser(prog="python -m sandbox.runtime.spare")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--sock", type=int, required=True)
     parser.add_argument("--parent", type=int, default=0)
     parser.add_argument("--no-userns", action="store_true")
     args = parser.parse_args(argv)
     sock = socket.socket(fileno=args.sock)
-    isolation.set_parent_death_signal(signal.SIGKILL)
+    kernel.set_parent_death_signal(signal.SIGKILL)
     if args.parent and os.getppid() != args.parent:
         os._exit(1)
     # A user namespace now, while single-threaded (CUDA starts threads): it is what lets
     # each run get its own network namespace later.
     userns = False
-    if isolation.IS_LINUX and not args.no_userns:
+    if kernel.IS_LINUX and not args.no_userns:
         try:
-            isolation.enter_user_namespace()
+            namespaces.enter_user_namespace()
             userns = True
         except OSError:
             pass
     info: dict[str, Any] = {"ok": True, "pid": os.getpid(), "userns": userns}
     try:
-        from sandbox import gpu, zygote
-
-        warm = zygote.warm_up()
-        info["import_ms"] = warm["import_ms"]
+        warmed = warm.warm_up()
+        info["import_ms"] = warmed["import_ms"]
         if args.device != "cpu":
-            from sandbox.protocol import Limits
-
             info["gpu"] = gpu.prepare(args.device, Limits().gpu_memory_fraction)
     except Exception as exc:  # noqa: BLE001 - reported to the launcher, which says it plainly
         info = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
@@ -259,24 +242,21 @@ def main(argv: list[str]) -> None:
         os._exit(0)
     if not info["ok"]:
         os._exit(1)
-    received = zygote.recv_job(sock)
+    received = recv_job(sock)
     if received is None:
         os._exit(0)
     job, fds = received
     sock.close()
-    plan = {"netns": userns, "netns_needs_userns": False, "landlock": isolation.landlock_abi(),
+    plan = {"netns": userns, "netns_needs_userns": False, "landlock": landlock.landlock_abi(),
             # RLIMIT_DATA counts a CUDA context's reservations: off on GPUs until measured on one.
             "data_limit": args.device == "cpu"}
     notes = []
     if args.device != "cpu":
-        from sandbox import gpu
-        from sandbox.protocol import Limits
-
         fraction = Limits.from_dict(job.get("limits")).gpu_memory_fraction
         applied = gpu.set_memory_fraction(args.device, fraction)
         notes.append(f"device {info.get('gpu', {}).get('device', args.device)} ({info.get('gpu', {}).get('name', '?')}), "
                      f"memory fraction {applied}, spare pid {os.getpid()}")
-    zygote.run_job(job, fds, plan, notes=notes)
+    run_job(job, fds, plan, notes=notes)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,13 @@
-"""Resource limits and the honest isolation report.
+"""Resource limits (rlimits) of one sandboxed process.
 
-``apply_rlimits`` runs in the child between fork and the learner's code. Each layer is tried
-on its own; what could not be enabled is reported by ``isolation_report`` rather than hidden.
-Defaults and how an exercise overrides them: docs/sandbox.md.
+``apply_rlimits`` runs in the child between fork and the learner's code. Each limit is tried
+on its own and the result says which took effect (the isolation report is built from it:
+:mod:`sandbox.isolation.report`). Defaults and how an exercise overrides them: docs/sandbox.md.
 """
 
 from __future__ import annotations
 
 import os
-import platform
 import resource
 from typing import Any
 
@@ -65,32 +64,3 @@ def apply_rlimits(limits: Limits, *, data_limit: bool = True) -> dict[str, bool]
     if hasattr(resource, "RLIMIT_NPROC"):
         applied["processes"] = _set(resource.RLIMIT_NPROC, limits.processes) and os.geteuid() != 0
     return applied
-
-
-def isolation_report(extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Which layers are on and which are off on this machine, and why.
-
-    The shape is ``{"level": "full"|"partial"|"basic", "layers": {name: {"on": bool,
-    "why": str}}}``; the warm engine adds the namespace and Landlock layers it manages.
-    """
-    is_root = os.geteuid() == 0 if hasattr(os, "geteuid") else False
-    linux = platform.system() == "Linux"
-    layers: dict[str, dict[str, Any]] = {
-        "process_group": {"on": True, "why": "own session; the whole group is killed at the end"},
-        "wall_timeout": {"on": True, "why": "enforced by the supervisor, outside the child"},
-        "cpu_limit": {"on": True, "why": "RLIMIT_CPU (SIGXCPU)"},
-        "memory_limit": {"on": linux, "why": "RLIMIT_DATA above the worker's own size" if linux
-                         else "RLIMIT_DATA is not enforced on this OS"},
-        "file_size_limit": {"on": True, "why": "RLIMIT_FSIZE"},
-        "open_files_limit": {"on": True, "why": "RLIMIT_NOFILE"},
-        "process_limit": {"on": not is_root, "why": "RLIMIT_NPROC" if not is_root
-                          else "RLIMIT_NPROC does not apply to root"},
-        "scrubbed_env": {"on": True, "why": "only an allow-list of variables reaches learner code"},
-        "fresh_workdir": {"on": True, "why": "a new working directory per run"},
-        "verdict_out_of_process": {"on": True, "why": "checks run in a clean process; the learner's sends data only"},
-    }
-    if extra:
-        layers.update(extra)
-    off = [name for name, layer in layers.items() if not layer["on"]]
-    level = "full" if not off else ("partial" if len(off) <= 3 else "basic")
-    return {"level": level, "off": off, "layers": layers}

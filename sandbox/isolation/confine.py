@@ -3,7 +3,7 @@
 Shared by the forked children of the zygote and by exec'd single-use spares (CUDA, MPS,
 macOS). Order matters and is explained inline. Each layer is best effort; what failed is
 returned as warnings, which the worker forwards as ``log`` events, and the isolation report
-(``sandbox.limits.isolation_report``) says which layers this machine supports.
+(:mod:`sandbox.isolation.report`) says which layers this machine supports.
 """
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ import os
 import sys
 from typing import Any
 
-from sandbox import events, isolation, protocol
-from sandbox.limits import apply_rlimits
+from sandbox import protocol
+from sandbox.isolation import landlock, namespaces
+from sandbox.isolation.environment import scrubbed_env
+from sandbox.isolation.limits import apply_rlimits
+from sandbox.learner import events
 
 #: The descriptor number learner-side helpers write events to, inside a warm child.
 EVENT_FD = 3
@@ -67,8 +70,6 @@ def enter(job: dict[str, Any], plan: dict[str, Any]) -> list[str]:
     ``plan`` says what the machine supports (``netns``: a private network namespace is
     possible here; ``landlock``: the Landlock ABI). Returns warnings for layers that failed.
     """
-    from sandbox.worker import scrubbed_env  # no torch: cheap
-
     warnings: list[str] = []
     limits = protocol.Limits.from_dict(job.get("limits"))
     role = job.get("role", "child")
@@ -79,8 +80,8 @@ def enter(job: dict[str, Any], plan: dict[str, Any]) -> list[str]:
     if learner and not limits.network and plan.get("netns") and not plan.get("netns_done"):
         try:
             if plan.get("netns_needs_userns"):
-                isolation.enter_user_namespace()
-            isolation.enter_network_namespace()
+                namespaces.enter_user_namespace()
+            namespaces.enter_network_namespace()
         except OSError as exc:
             warnings.append(f"network isolation failed: {exc}")
 
@@ -102,7 +103,7 @@ def enter(job: dict[str, Any], plan: dict[str, Any]) -> list[str]:
     if learner and plan.get("landlock", 0) >= 1:
         writable = [workdir, job.get("out_dir") or workdir, "/dev/shm"]
         try:
-            isolation.landlock_restrict_writes(writable, DEVICE_FILES)
+            landlock.landlock_restrict_writes(writable, DEVICE_FILES)
         except OSError as exc:
             warnings.append(f"Landlock failed: {exc}")
 

@@ -8,8 +8,8 @@
 
 Each call turns its argument into a small, bounded JSON *artifact* (docs/visuals.md) and
 writes it on the sandbox's event descriptor, then returns at once; the tutor draws it
-(``tutor.render``). Outside the sandbox (``python file.py``) the same call prints a text
-rendering instead, so lesson code runs anywhere.
+(``tutor.render``). Outside the sandbox (``python file.py``) the same call prints a plain-text
+description instead (:mod:`sandbox.learner.textview`), so lesson code runs anywhere.
 
 ``show`` never breaks the learner's program: anything it cannot draw becomes a text
 artifact with the object's ``repr``. torch is imported only when an argument needs it.
@@ -26,7 +26,7 @@ import sys
 import types
 from typing import Any, Callable
 
-from sandbox import events
+from sandbox.learner import events
 from sandbox.protocol import MAX_ARTIFACT_BYTES, encode
 
 #: Bounds that keep artifacts small whatever the learner passes.
@@ -67,19 +67,10 @@ def _send(kind: str, title: str, data: dict[str, Any]) -> None:
 
 
 def _print_fallback(artifact: dict[str, Any]) -> None:
-    """Outside the sandbox: draw the artifact in this terminal as text."""
-    try:
-        from rich.console import Console
+    """Outside the sandbox: describe the artifact in this terminal as plain text."""
+    from sandbox.learner.textview import render_text
 
-        from tutor.render import render_artifact
-
-        console = Console(highlight=False)
-        console.print(render_artifact(artifact, width=console.width))
-    except Exception:  # no rich/tutor here: one plain line is still useful
-        data = artifact.get("data") or {}
-        summary = data.get("text") or ", ".join(f"{k}={v}" for k, v in data.items()
-                                                if isinstance(v, (str, int, float, bool)))
-        print(f"[show {artifact['kind']}] {artifact.get('title') or ''} {summary}"[:400])
+    print(render_text(artifact))
 
 
 def _guarded(kind: str) -> Callable[[Callable[..., tuple[str, dict[str, Any]]]], Callable[..., None]]:
@@ -567,7 +558,7 @@ def profile_data(prof: Any) -> dict[str, Any]:
 
 
 def tensorboard_data(logdir: Any) -> dict[str, Any]:
-    from tutor.render.tfevents import read_scalars  # stdlib-only reader, shared with the tutor
+    from sandbox.learner.tfevents import read_scalars  # stdlib only
 
     path = os.fspath(logdir)
     if not os.path.exists(path):

@@ -24,16 +24,17 @@ Every child is reaped here, by one reaper (:data:`REAPER`), so no status is lost
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
-import struct
 import sys
-import time
 from typing import Any
 
-from sandbox import isolation
+from sandbox.isolation import kernel, namespaces
+from sandbox.runtime.child import run_job
+from sandbox.runtime.handles import ForkHandle
+from sandbox.runtime.reaper import REAPER
+from sandbox.runtime.transport import recv_job, send_job
 
 #: The init of each run's PID namespace: reaps orphans and sleeps. Killing it (from the
 #: zygote, outside the namespace) kills every process of the run.
@@ -49,20 +50,6 @@ _INIT_CODE = (
     "    except InterruptedError:\n"
     "        pass\n"
 )
-
-#: Modules every lesson is likely to need, imported once in the zygote.
-WARM_MODULES = (
-    "torch", "torch.nn", "torch.nn.functional", "torch.optim", "torch.utils.data", "torch.autograd",
-    "torch.distributed", "torch.multiprocessing", "torch.testing", "numpy", "multiprocessing.queues",
-    "torchvision", "torchvision.transforms", "safetensors.torch",
-    "sandbox.harness", "sandbox.checks", "sandbox.compare", "sandbox.codec", "sandbox.confine",
-)
-#: Learner-side helpers that may not exist yet in every checkout; imported if they do.
-OPTIONAL_MODULES = ("sandbox.show",)
-
-THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
-
 
 # --- start-up ------------------------------------------------------------------------------
 
@@ -81,20 +68,20 @@ def bootstrap_pid_namespace() -> PidNamespace:
     On success this function returns in a *forked child*, PID 1 of the new namespace; the
     original process waits for it and exits with its status, never returning.
     """
-    if not isolation.IS_LINUX:
+    if not kernel.IS_LINUX:
         return PidNamespace(False, "PID namespaces exist only on Linux")
     try:
-        isolation.enter_user_namespace()
+        namespaces.enter_user_namespace()
     except OSError as exc:
         user_err = str(exc)
         # Real root may create PID namespaces without a user namespace.
         try:
-            isolation.unshare(isolation.CLONE_NEWPID)
+            namespaces.unshare(namespaces.CLONE_NEWPID)
         except OSError:
             return PidNamespace(False, f"user namespaces are not available ({user_err})")
     else:
         try:
-            isolation.unshare(isolation.CLONE_NEWPID)
+            namespaces.unshare(namespaces.CLONE_NEWPID)
         except OSError as exc:
             return PidNamespace(False, f"cannot create a PID namespace: {exc}")
     # The parent is invisible from inside the new namespace (getppid() is 0), so its
@@ -116,7 +103,7 @@ def bootstrap_pid_namespace() -> PidNamespace:
         code = os.waitstatus_to_exitcode(status)
         os._exit(code if code >= 0 else 128 - code)
     os.close(alive_w)
-    isolation.set_parent_death_signal(signal.SIGKILL)
+    kernel.set_parent_death_signal(signal.SIGKILL)
     import select
 
     if select.select([alive_r], [], [], 0)[0]:
@@ -129,162 +116,7 @@ def bootstrap_pid_namespace() -> PidNamespace:
     return PidNamespace(True, "each run gets its own PID namespace; its init is killed at the end", ns_fd)
 
 
-def warm_up() -> dict[str, Any]:
-    """Import torch and friends single-threaded; return timings and what was skipped."""
-    for key, value in THREAD_ENV.items():
-        os.environ.setdefault(key, value)
-    started = time.monotonic()
-    import importlib
-
-    import torch
-
-    torch.set_num_threads(1)  # before any op: see the module docstring
-    torch.set_num_interop_threads(1)
-    skipped: dict[str, str] = {}
-    for name in WARM_MODULES + OPTIONAL_MODULES:
-        try:
-            importlib.import_module(name)
-        except Exception as exc:  # noqa: BLE001 - a missing extra must not stop the zygote
-            skipped[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
-    # Touch the code paths a trivial check uses, single-threaded, so the children do not pay
-    # for lazy initialisation (dispatcher tables, RNG, serialization) on every run.
-    x = torch.randn(8, 8)
-    (x @ x).sum().item()
-    x.requires_grad_(True)
-    (x * 2).sum().backward()
-    import io as _io
-
-    buf = _io.BytesIO()
-    torch.save({"t": x.detach()}, buf)
-    buf.seek(0)
-    torch.load(buf, weights_only=True, map_location="cpu")
-    y = x.detach()
-    torch.isclose(y, y).all()
-    torch.allclose(y, y)
-    torch.testing.assert_close(y, y)
-    repr(torch.ones(2, 3))
-    torch.default_generator.manual_seed(0)
-    torch.nn.Linear(3, 2)(torch.ones(1, 3))
-    # Move every object the zygote made into the permanent generation: a collection in a
-    # child would otherwise write to every object's GC header and copy the whole heap
-    # page by page (copy-on-write), costing tens of milliseconds per run.
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    threads = thread_count()
-    return {"import_ms": round((time.monotonic() - started) * 1000), "skipped": skipped, "threads": threads}
-
-
-def thread_count() -> int:
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        return 1
-
-
-# --- the reaper ----------------------------------------------------------------------------
-
-
-class Reaper:
-    """Collects the exit status of every child of the zygote, in one place."""
-
-    def __init__(self) -> None:
-        self.tracked: set[int] = set()
-        self.status: dict[int, int] = {}
-
-    def track(self, pid: int) -> None:
-        self.tracked.add(pid)
-
-    def reap(self) -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            except InterruptedError:
-                continue
-            if pid == 0:
-                return
-            if pid in self.tracked:
-                self.status[pid] = os.waitstatus_to_exitcode(status)
-
-    def poll(self, pid: int) -> int | None:
-        if pid not in self.status:
-            self.reap()
-        return self.status.get(pid)
-
-    def forget(self, pid: int) -> None:
-        self.tracked.discard(pid)
-        self.status.pop(pid, None)
-
-
-REAPER = Reaper()
-
-
-# --- job transport ---------------------------------------------------------------------------
-
-_HEADER = struct.Struct("!Q")
-
-
-def send_job(sock: socket.socket, job: dict[str, Any], fds: list[int]) -> None:
-    data = json.dumps(job).encode()
-    payload = _HEADER.pack(len(data)) + data
-    socket.send_fds(sock, [payload[:4096]], fds)
-    if len(payload) > 4096:
-        sock.sendall(payload[4096:])
-
-
-def recv_job(sock: socket.socket) -> tuple[dict[str, Any], list[int]] | None:
-    """Block for one job; ``None`` when the zygote went away."""
-    try:
-        data, fds, _, _ = socket.recv_fds(sock, 4096, 4)
-    except OSError:
-        return None
-    if len(data) < _HEADER.size:
-        return None
-    (size,) = _HEADER.unpack(data[:_HEADER.size])
-    body = bytearray(data[_HEADER.size:])
-    while len(body) < size:
-        chunk = sock.recv(min(1 << 20, size - len(body)))
-        if not chunk:
-            return None
-        body.extend(chunk)
-    return json.loads(body), list(fds)
-
-
 # --- the launcher ------------------------------------------------------------------------------
-
-
-class ForkHandle:
-    """One running job in a forked spare (``supervise.Handle``)."""
-
-    def __init__(self, pid: int, init_pid: int | None) -> None:
-        self.pid = pid
-        self.init_pid = init_pid
-        self._code: int | None = None
-
-    def poll(self) -> int | None:
-        if self._code is None:
-            self._code = REAPER.poll(self.pid)
-        return self._code
-
-    def kill_group(self) -> None:
-        if self.init_pid is not None:
-            _kill(self.init_pid)          # the PID namespace goes with it
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        if self._code is None:
-            _kill(self.pid)
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class _Spare:
@@ -340,7 +172,7 @@ class ForkLauncher:
         if not self.pidns.on:
             return None
         try:
-            isolation.unshare(isolation.CLONE_NEWPID)
+            namespaces.unshare(namespaces.CLONE_NEWPID)
         except OSError:
             return None
         null = os.devnull
@@ -351,7 +183,7 @@ class ForkLauncher:
     def _home_pid_namespace(self) -> None:
         """Point our next fork back at our own PID namespace (judges, probes, exec'd spares)."""
         if self.pidns.ns_fd is not None:
-            isolation.setns(self.pidns.ns_fd, isolation.CLONE_NEWPID)
+            namespaces.setns(self.pidns.ns_fd, namespaces.CLONE_NEWPID)
 
     def _fork_spare(self, network: bool = False) -> _Spare:
         """A new spare; unless ``network``, already inside its private network namespace
@@ -431,20 +263,20 @@ def _spare_main(sock: socket.socket, zygote_pid: int, in_pid_ns: bool, plan: dic
                 network: bool = False) -> None:
     """A pre-forked spare: wait for one job, enter the sandbox, run it, exit. Never returns."""
     os.setsid()
-    isolation.set_parent_death_signal(signal.SIGKILL)
+    kernel.set_parent_death_signal(signal.SIGKILL)
     # PDEATHSIG is racy: if the zygote died before prctl, we were already reparented.
     expected_ppid = 0 if in_pid_ns else zygote_pid
     if os.getppid() != expected_ppid:
         os._exit(1)
-    from sandbox import confine
+    from sandbox.isolation import confine
 
     confine.close_fds_except({sock.fileno(), 2})
     plan = dict(plan)
     if plan.get("netns") and not network:
         try:
             if plan.get("netns_needs_userns"):
-                isolation.enter_user_namespace()
-            isolation.enter_network_namespace()
+                namespaces.enter_user_namespace()
+            namespaces.enter_network_namespace()
             plan["netns_done"] = True
         except OSError:
             pass  # confine.enter tries again and reports the failure
@@ -456,92 +288,3 @@ def _spare_main(sock: socket.socket, zygote_pid: int, in_pid_ns: bool, plan: dic
     if len(fds) not in (3, 4):
         os._exit(71)
     run_job(job, fds, plan)
-
-
-def run_job(job: dict[str, Any], fds: list[int], plan: dict[str, Any], notes: list[str] | None = None) -> None:
-    """Enter the sandbox and run ``job`` in this process. Never returns."""
-    from sandbox import confine, events, harness
-
-    confine.install_fds(*fds)
-    warnings = confine.enter(job, plan)
-    for note in notes or []:
-        events.emit({"type": "log", "level": "info", "message": note})
-    for warning in warnings:
-        events.emit({"type": "log", "level": "warning", "message": warning})
-    if job.get("role") == "judge":
-        harness.run_judge(job)
-    else:
-        harness.run_learner(job)
-    os._exit(0)  # pragma: no cover - both end with os._exit
-
-
-# --- what this machine supports ----------------------------------------------------------------
-
-
-def probe_plan(pidns: PidNamespace) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """Try the per-run layers once, in a throwaway fork; return the plan and report layers."""
-    abi = isolation.landlock_abi() if isolation.IS_LINUX else 0
-    result: dict[str, Any] = {}
-    if isolation.IS_LINUX:
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(r)
-            out: dict[str, Any] = {}
-            try:
-                try:
-                    isolation.enter_network_namespace()
-                    out["netns"], out["netns_needs_userns"] = True, False
-                except OSError:
-                    isolation.enter_user_namespace()
-                    isolation.enter_network_namespace()
-                    out["netns"], out["netns_needs_userns"] = True, True
-            except OSError as exc:
-                out["netns"], out["netns_why"] = False, str(exc)
-            if abi:
-                import tempfile
-
-                try:
-                    isolation.landlock_restrict_writes([tempfile.gettempdir()])
-                    out["landlock"] = abi
-                except OSError as exc:
-                    out["landlock"], out["landlock_why"] = 0, str(exc)
-            os.write(w, json.dumps(out).encode())
-            os._exit(0)
-        os.close(w)
-        REAPER.track(pid)
-        data = b""
-        while True:
-            chunk = os.read(r, 4096)
-            if not chunk:
-                break
-            data += chunk
-        os.close(r)
-        while REAPER.poll(pid) is None:
-            time.sleep(0.005)
-        REAPER.forget(pid)
-        try:
-            result = json.loads(data or b"{}")
-        except ValueError:
-            result = {}
-    plan = {"netns": bool(result.get("netns")), "netns_needs_userns": bool(result.get("netns_needs_userns")),
-            "landlock": int(result.get("landlock", 0) or 0), "data_limit": True}
-    layers: dict[str, dict[str, Any]] = {
-        "pid_namespace": {"on": pidns.on, "why": pidns.why},
-        "network_isolation": {
-            "on": plan["netns"],
-            "why": "a private network namespace with loopback up (gloo/DDP on 127.0.0.1 work); "
-                   "limits.network: true turns it off" if plan["netns"]
-            else f"network namespaces are not available: {result.get('netns_why', 'not Linux')}"},
-        "filesystem_writes": {
-            "on": plan["landlock"] >= 1,
-            "why": f"Landlock ABI {plan['landlock']}: writes only in the run's directory, /dev/shm and the tutor's "
-                   "output folder (reads are not restricted)" if plan["landlock"]
-            else ("Landlock is not available on this kernel" if not abi
-                  else f"Landlock is present but refused: {result.get('landlock_why')}")},
-        "signal_scope": {
-            "on": plan["landlock"] >= 6,
-            "why": "Landlock ABI >= 6: learner code cannot signal processes outside its run" if plan["landlock"] >= 6
-            else "needs Landlock ABI 6 (Linux 6.12); the PID namespace hides other processes instead"},
-    }
-    return plan, layers

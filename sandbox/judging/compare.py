@@ -1,7 +1,7 @@
 """Comparing what the learner produced with what the reference produced, and saying why not.
 
 Runs only in the judge process (learner code never ran there), on values that came back
-through :mod:`sandbox.codec`. Order of comparison, as the design asks: type, then shape,
+through :mod:`sandbox.judging.codec`. Order of comparison, as the design asks: type, then shape,
 dtype and device, then values with a per-dtype tolerance. The learner's tensor is never
 broadcast: a shape mismatch is reported as such, with a guess at the likely mistake.
 """
@@ -12,15 +12,43 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.codec import OPAQUE_KEY, SUBCLASS_KEY, describe_type
+from sandbox.judging.codec import OPAQUE_KEY, SUBCLASS_KEY, describe_type
 
 
 class CheckFailed(AssertionError):
     """Raised by check code to fail a check with a message meant for the learner."""
 
 
+class CheckSkipped(Exception):
+    """Raised by check code when the check cannot run here (a package or a device is missing)."""
+
+
 def fail(message: str) -> None:
     raise CheckFailed(message)
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """A value as a learner should read it in a message: tensors by shape and dtype, never
+    the codec's internal records (``{'__tensor__': ...}``), long values shortened."""
+    import torch
+
+    info = unwrap(value)
+    if isinstance(info, TensorInfo):
+        return describe_tensor(info) + (f" on {info.device}" if info.device != "cpu" else "")
+    if isinstance(value, dict) and OPAQUE_KEY in value:
+        return f"a {value[OPAQUE_KEY]}"
+    if isinstance(value, torch.Tensor):  # pragma: no cover - unwrap handles it
+        return describe_tensor(TensorInfo(value))
+    if isinstance(value, dict):
+        inner = ", ".join(f"{k!r}: {shown(v, limit // 2)}" for k, v in list(value.items())[:6])
+        text = "{" + inner + (", ..." if len(value) > 6 else "") + "}"
+    elif isinstance(value, (list, tuple)):
+        inner = ", ".join(shown(v, limit // 2) for v in list(value)[:6])
+        more = ", ..." if len(value) > 6 else ""
+        text = f"[{inner}{more}]" if isinstance(value, list) else f"({inner}{more}{',' if len(value) == 1 else ''})"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4].rstrip() + " ..."
 
 
 @dataclass
@@ -159,7 +187,7 @@ def expect_close(actual: Any, expected: Any, name: str = "the result", *,
 
     if isinstance(expected, bool) or isinstance(actual, bool):
         if actual is not expected and actual != expected:
-            fail(f"{name}: got {actual!r}, expected {expected!r}")
+            fail(f"{name}: got {shown(actual)}, expected {shown(expected)}")
         return
     if isinstance(expected, (int, float)) and not isinstance(expected, bool):
         if isinstance(actual, TensorInfo):
@@ -179,7 +207,7 @@ def expect_close(actual: Any, expected: Any, name: str = "the result", *,
         return
     if isinstance(expected, str):
         if actual != expected:
-            fail(f"{name}: got {actual!r}, expected {expected!r}")
+            fail(f"{name}: got {shown(actual)}, expected {shown(expected)}")
         return
     if isinstance(expected, (list, tuple)):
         if not isinstance(actual, (list, tuple)):
@@ -208,7 +236,7 @@ def expect_close(actual: Any, expected: Any, name: str = "the result", *,
             fail(f"{name}: expected None, got {describe_type(actual)}")
         return
     if actual != expected:
-        fail(f"{name}: got {actual!r}, expected {expected!r}")
+        fail(f"{name}: got {shown(actual)}, expected {shown(expected)}")
 
 
 def _kind(value: Any) -> str:

@@ -1,0 +1,1 @@
+"""Judging: the harness that runs learner code and the judge that decides checks."""
