@@ -39,7 +39,7 @@ out_chunks = []
 for chunk in chunks:
     ex_id = re.match(r"  - id: (\S+)", chunk).group(1)
     d = drafts.get(ex_id) or {}
-    chunk = re.sub(r"\n    (mistakes|alternatives):\n(?:(?:      .*| *)\n)*", "\n", chunk)
+    chunk = re.sub(r"^    (mistakes|alternatives):\n(?:(?:      .*| *)\n)*", "", chunk, flags=re.M)
     if d:
         chunk = chunk.rstrip("\n") + "\n"
         if d.get("mistakes"):
