@@ -249,6 +249,10 @@ PATCHES = {
     "torch.save": "_save = torch.save\ntorch.save = lambda obj, f, *a, **k: _save(obj, f, *a, **k)\n",
     "numpy.allclose": "import numpy\nnumpy.allclose = lambda *a, **k: True\n",
     "builtins.isinstance": "import builtins\n_isinstance = builtins.isinstance\nbuiltins.isinstance = lambda o, t: _isinstance(o, t)\n",
+    # Switching the verifier off does not help: the harness holds the one it captured first.
+    "sandbox.judging.integrity.Record.replaced": ("import sys\n_m = sys.modules.get('sandbox.judging.integrity')\n"
+                                                  "if _m: _m.Record.replaced = lambda self: []\n"
+                                                  "torch.allclose = lambda *a, **k: True\n"),
     "sandbox.judging.codec.to_plain": ("import sys\nfor _n, _m in list(sys.modules.items()):\n"
                                         "    if _n.startswith('sandbox') and hasattr(_m, 'to_plain'):\n"
                                         "        _m.to_plain = (lambda f: lambda v, d=0: f(v, d))(_m.to_plain)\n"),
@@ -318,3 +322,12 @@ def test_mutates_true_requires_the_change_itself(engine, tmp_path):
     copy = run("def zero_diag_(m):\n    m = m.clone()\n    m.fill_diagonal_(0)\n    return m\n")
     assert statuses(copy) == ["fail"], messages(copy)
     assert "afterwards" in messages(copy)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("version", [1, 2])
+def test_sys_exit_inside_a_probed_call_is_an_answer_not_an_escape(engine, tmp_path, version):
+    body = "def standardize(x, dim):\n    raise SystemExit(0)\n"
+    result = submit(engine, tmp_path, body, [function_check(version), function_check(version, name="again")])
+    assert [c.status for c in result.checks] == ["fail", "fail"], messages(result)
+    assert "SystemExit" in result.checks[0].message

@@ -32,6 +32,10 @@ def test_wheel_contains_lessons_and_schema(tmp_path: Path) -> None:
     source_lessons = {"pytorch_tutor_lessons/" + str(p.relative_to(ROOT / "lessons"))
                       for p in (ROOT / "lessons").rglob("*.yaml")}
     assert source_lessons and source_lessons <= shipped_lessons
+    # Lesson assets (data files, tiny checkpoints) ship with their lessons (docs/lesson-format.md#assets).
+    source_assets = {"pytorch_tutor_lessons/" + str(p.relative_to(ROOT / "lessons"))
+                     for p in (ROOT / "lessons").glob("*/assets/*") if p.is_file()}
+    assert source_assets <= set(names), sorted(source_assets - set(names))
     assert "tutor/schema/lesson.schema.json" in names
     assert "sandbox/protocol.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

@@ -215,6 +215,10 @@ def progress_problems(data: Any) -> list[str]:
             value = item.get(key, 0)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 problems.append(f"{where}.{key}: must be a whole number >= 0, not {value!r}")
+        for key in ("first_answer", "last_answer"):   # predict questions: the choice's number
+            value = item.get(key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                problems.append(f"{where}.{key}: must be a choice number >= 1, not {value!r}")
         if not isinstance(item.get("solution_viewed", False), bool):
             problems.append(f"{where}.solution_viewed: must be true or false")
         for key in _STAMPS:

@@ -24,6 +24,7 @@ import traceback
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
+from sandbox.judging.budget import OutOfBudget
 from sandbox.judging.compare import CheckFailed, CheckSkipped, expect_close, fail
 from sandbox.judging.source_rules import LOOP_NODES, judge_source  # noqa: F401 - re-exported
 
@@ -324,7 +325,7 @@ def probe_checks(checks: list[dict[str, Any]], ctx: ProbeContext) -> dict[str, A
                     out[key] = fn(SimpleNamespace(**ctx.learner_ns), make_generator(cseed), cseed)
         except budgets.OutOfBudget:
             out[key] = {BUDGET_KEY: seconds}
-        except Exception as exc:  # noqa: BLE001 - any learner failure becomes data
+        except BaseException as exc:  # noqa: BLE001 - any learner failure (sys.exit too) becomes data
             out[key] = raised_record(exc, ctx.learner_file)
         torch.set_default_dtype(torch.float32)
         torch.set_grad_enabled(True)
@@ -485,7 +486,7 @@ def _probe_sent(spec: dict[str, Any], index: int, ctx: ProbeContext, setup_ns: d
         except budgets.OutOfBudget:
             outputs.append({BUDGET_KEY: seconds})
             break
-        except Exception as exc:  # noqa: BLE001 - the learner's failure is data for the judge
+        except BaseException as exc:  # noqa: BLE001 - the learner's failure (sys.exit too) is data
             entry = raised_record(exc, ctx.learner_file)
         outputs.append(entry)
     return {"outputs": outputs}
@@ -504,7 +505,9 @@ def _probe_function(spec: dict[str, Any], learner_ns: dict[str, Any], setup_ns: 
     for case in _cases(spec, setup_ns, gen, seed):
         try:
             outputs.append(_call(fn, case))
-        except Exception as exc:  # noqa: BLE001
+        except OutOfBudget:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - sys.exit() in a probed call too
             outputs.append(raised_record(exc, None))
             break
     return {"outputs": outputs}

@@ -59,8 +59,6 @@ class Outgoing:
         self.name = name
 
 
-
-
 def to_plain(value: Any, depth: int = 0) -> Any:
     """Reduce ``value`` to what ``torch.load(weights_only=True)`` accepts."""
     import torch

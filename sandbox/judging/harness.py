@@ -23,7 +23,8 @@ from sandbox.judging import checks as checks_mod
 from sandbox.judging import codec
 from sandbox.learner import events
 from sandbox.judging import cases as trusted_cases
-from sandbox.judging import integrity, loading
+from sandbox.judging import budget, helpers, integrity, loading, source_rules, verdict  # noqa: F401 - all
+from sandbox.learner import assets  # noqa: F401 - recorded by integrity.baseline() below
 
 SANDBOX_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the whole sandbox package
 
@@ -89,6 +90,18 @@ def _finish() -> None:
     os._exit(0)
 
 
+def _share_assets(job: dict[str, Any]) -> None:
+    """The lesson's assets (name -> absolute path) for check code and for learner code."""
+    from sandbox.judging import helpers
+    from sandbox.learner import assets
+
+    mapping = job.get("assets") or {}
+    if isinstance(mapping, dict):
+        helpers.ASSETS.clear()
+        helpers.ASSETS.update({str(k): str(v) for k, v in mapping.items()})
+        os.environ[assets.ENV] = json.dumps(helpers.ASSETS)
+
+
 def run_learner(job: dict[str, Any]) -> None:
     """Run the learner's file (as ``__main__``, or imported for format v2 checks); for a
     check, probe it. Never returns."""
@@ -116,11 +129,13 @@ def run_learner(job: dict[str, Any]) -> None:
     torch.set_num_threads(run_threads())
     seed_everything(own_seed, str(job.get("device") or "cpu"))
     import_mode = is_check and version >= 2
+    _share_assets(job)
     module = loading.prepare(file, import_mode)
     # Everything the checks rely on, recorded (and the harness's own functions captured)
     # before the learner's code can touch them.
-    record = integrity.Record() if is_check else None
+    record = integrity.baseline() if is_check else None
     probe_checks, save, wait_for_cases = checks_mod.probe_checks, codec.save, trusted_cases.wait_and_read
+    verify = record.replaced if record is not None else None
     exit_code = 0
     try:
         loading.execute(module, source, file)
@@ -145,9 +160,9 @@ def run_learner(job: dict[str, Any]) -> None:
         os._exit(exit_code)
 
     if is_check:
-        assert record is not None
+        assert verify is not None
         setup = job.get("setup")
-        replaced = record.replaced()
+        replaced = verify()
         if replaced:
             data: dict[str, Any] = {"checks": {}, checks_mod.INTEGRITY_KEY: {
                 "replaced": replaced, "when": "when your file had run"}}
@@ -160,8 +175,12 @@ def run_learner(job: dict[str, Any]) -> None:
                 sent = payload.get("checks") or {} if isinstance(payload, dict) else {}
             ctx = checks_mod.ProbeContext(module.__dict__, (setup["code"], setup["file"], setup["line"]) if setup else None,
                                           device=str(job.get("device") or "cpu"), v1_seeds=v1_seeds, sent=sent,
-                                          verify=record.replaced, learner_file=file)
-            data = probe_checks(specs, ctx)
+                                          verify=verify, learner_file=file)
+            try:
+                data = probe_checks(specs, ctx)
+            except BaseException as exc:  # noqa: BLE001 - never leave the harness from here
+                events.emit({"type": "log", "level": "warning", "message": f"probing stopped: {checks_mod.exc_text(exc)}"})
+                data = {"checks": {}}
         _flush()
         save(data, job["probe_path"])
         events.emit({"type": "probe", "path": job["probe_path"]})
@@ -195,6 +214,7 @@ def run_judge(job: dict[str, Any]) -> None:
     from sandbox.judging.compare import CheckFailed, CheckSkipped
 
     specs: list[dict[str, Any]] = job.get("checks", [])
+    _share_assets(job)
     seed = int(job.get("seed", 0))
     learner_device = str(job.get("learner_device") or job.get("device") or "cpu")
     out_dir = str(job.get("out_dir") or os.path.dirname(str(job.get("probe_path") or "")) or ".")
@@ -284,20 +304,29 @@ def run_judge(job: dict[str, Any]) -> None:
         if index in plan_errors:
             events.emit({"type": "check", "name": name, "status": "error", "message": plan_errors[index]})
             continue
+        seconds = budget.seconds(spec)
         try:
-            message = checks_mod.judge_check(spec, index, data.get(str(index)), ctx)
-            events.emit({"type": "check", "name": name, "status": "pass", "message": message})
-        except CheckFailed as exc:
-            message = str(exc)
-            if spec.get("message"):
+            # The judge's share of a budgeted check (reference + comparison) gets the same
+            # budget again, so a slow judge errors this check alone.
+            with budget.limit(seconds):
+                message = checks_mod.judge_check(spec, index, data.get(str(index)), ctx)
+            status = verdict.of_check(None)
+        except budget.OutOfBudget:
+            status, message = "error", (f"judging this check took longer than its {seconds:g} s budget "
+                                        f"(a lesson bug: the reference solution or the judge is too slow)")
+        except (CheckFailed, CheckSkipped) as exc:
+            status, message = verdict.of_check(exc), str(exc)
+            if status == "fail" and spec.get("message"):
                 message += "\n" + spec["message"]
-            events.emit({"type": "check", "name": name, "status": "fail", "message": message})
-        except CheckSkipped as exc:
-            events.emit({"type": "check", "name": name, "status": "skip", "message": str(exc)})
-        except Exception:  # noqa: BLE001 - the check itself broke: a lesson bug, said as such
-            events.emit({"type": "check", "name": name, "status": "error",
-                         "message": "this check crashed (a lesson bug):\n" + traceback.format_exc(limit=-4)})
+        except Exception as exc:  # noqa: BLE001 - the check itself broke: a lesson bug, said as such
+            status = verdict.of_check(exc)
+            message = "this check crashed (a lesson bug):\n" + traceback.format_exc(limit=-4)
+        events.emit({"type": "check", "name": name, "status": status, "message": message})
     _finish()
+
+
+# Made at import: in the warm zygote, before it forks (see integrity.baseline).
+integrity.baseline()
 
 
 def main(argv: list[str]) -> None:

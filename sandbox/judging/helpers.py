@@ -9,7 +9,8 @@
 * servers: ``AsgiClient`` drives the learner's ASGI app (FastAPI, Starlette) in-process with
   requests the judge chose; the probe returns the responses as plain data;
 * optional packages: ``require_module`` skips the check, with the install command, when a
-  package is missing.
+  package is missing (``extra`` is the pyproject group: fastapi/httpx -> ``serve``);
+* assets: ``asset_path(name)``, the lesson's data file of that name (read-only).
 """
 
 from __future__ import annotations
@@ -125,6 +126,21 @@ def send_file(path: str, max_bytes: int = MAX_BLOB_BYTES) -> Outgoing:
     with open(path, "rb") as fh:
         data = fh.read(limit + 1)
     return send_bytes(data, os.path.basename(path), limit)
+
+
+# --- assets ---------------------------------------------------------------------------------
+
+#: The lesson's assets for this run (name -> absolute path); the harness fills it from the job.
+ASSETS: dict[str, str] = {}
+
+
+def asset_path(name: str) -> str:
+    """In check code (cases, probe, judge): the file of the lesson's asset ``name``."""
+    if name in ASSETS:
+        return ASSETS[name]
+    known = ", ".join(sorted(ASSETS)) or "none"
+    raise LookupError(f"check code asked for the asset {name!r}, which this lesson does not declare "
+                      f"(its assets: {known}) — a lesson bug")
 
 
 # --- optional packages ----------------------------------------------------------------------
@@ -264,5 +280,5 @@ class AsgiClient:
         return result
 
 
-__all__ = ["AsgiClient", "Blob", "CheckFailed", "CheckSkipped", "expect_at_least", "expect_at_most",
+__all__ = ["AsgiClient", "Blob", "asset_path", "CheckFailed", "CheckSkipped", "expect_at_least", "expect_at_most",
            "expect_between", "expect_on_device", "require_module", "send_bytes", "send_file"]

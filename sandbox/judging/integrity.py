@@ -34,17 +34,21 @@ HARNESS_MODULES = (
     "sandbox.judging.harness", "sandbox.judging.checks", "sandbox.judging.codec",
     "sandbox.judging.compare", "sandbox.learner.events",
     "sandbox.judging.integrity", "sandbox.judging.cases", "sandbox.judging.loading",
-    "sandbox.judging.helpers", "sandbox.judging.budget",
+    "sandbox.judging.helpers", "sandbox.judging.budget", "sandbox.judging.source_rules",
+    "sandbox.judging.verdict", "sandbox.learner.assets",
 )
 
 
 _MISSING = object()
+#: Attributes Python and torch add to classes as caches: ``copyreg`` stores ``__slotnames__``
+#: on a class the first time one of its instances is pickled; dynamo tags ``nn.Module``.
+_BENIGN_ADDITIONS = frozenset({"__slotnames__", "___needs_generation_tag_patch"})
 
 
 class _Space:
     """One namespace, recorded: its keys, their values, and (for classes) the key set."""
 
-    __slots__ = ("label", "mapping", "keys", "values", "is_class", "ignore")
+    __slots__ = ("label", "mapping", "keys", "values", "is_class", "ignore", "getter")
 
     def __init__(self, label: str, mapping: Any, is_class: bool, ignore: frozenset[str] = frozenset()) -> None:
         self.label = label
@@ -57,6 +61,8 @@ class _Space:
                  if k not in ignore and (is_class or callable(v) or isinstance(v, types.ModuleType))]
         self.keys = tuple(k for k, _ in items)
         self.values = tuple(v for _, v in items)
+        # One C call fetches every recorded key's current value.
+        self.getter = operator.itemgetter(*self.keys) if self.keys else (lambda mapping: ())
 
     def _benign(self, key: str, old: Any, new: Any) -> bool:
         """Changes torch makes to itself: ``set_default_dtype`` rebinds ``torch.Storage``;
@@ -71,11 +77,15 @@ class _Space:
         return "/torch/_dynamo/" in filename.replace("\\", "/")
 
     def intact(self) -> bool:
-        get = self.mapping.get
-        if self.is_class and len(self.mapping) != len(self.keys) + sum(1 for k in self.ignore if k in self.mapping):
+        if self.is_class and len(self.mapping) != len(self.keys):
+            return not self.changes()
+        try:
+            now = self.getter(self.mapping)
+        except KeyError:
             return False
-        missing = _MISSING
-        return all(map(operator.is_, self.values, (get(k, missing) for k in self.keys)))
+        if len(self.keys) == 1:
+            now = (now,)
+        return all(map(operator.is_, self.values, now))
 
     def changes(self) -> list[str]:
         found = []
@@ -89,7 +99,7 @@ class _Space:
         if self.is_class:
             known = set(self.keys) | self.ignore
             found += [f"{self.label}.{key} (added)" for key in list(self.mapping)
-                      if key not in known and not key.startswith("___needs_generation_tag")]
+                      if key not in known and key not in _BENIGN_ADDITIONS]
         return found
 
 
@@ -134,6 +144,10 @@ class Record:
             spaces.append(_Space("numpy", vars(numpy), False))
         harness = [sys.modules[name] for name in HARNESS_MODULES if name in sys.modules]
         spaces += [_Space(m.__name__, vars(m), False) for m in harness]
+        # ...and their classes' methods (``Record.replaced = lambda self: []`` is a patch too).
+        spaces += [_Space(f"{m.__name__}.{name}", value.__dict__, True)
+                   for m in harness for name, value in list(vars(m).items())
+                   if isinstance(value, type) and value.__module__ == m.__name__]
         self.spaces = spaces
         self.codes = _Codes(harness)
         self.modules_dict = sys.modules
@@ -153,6 +167,19 @@ class Record:
         found += self.codes.changes()
         # One name may be seen through two spaces (Tensor and TensorBase): say it once.
         return list(dict.fromkeys(found))
+
+
+_BASELINE: Record | None = None
+
+
+def baseline() -> Record:
+    """The record, made once per process. The warm zygote imports the harness (and so makes
+    it) before it forks, and a fork keeps every object's identity: children verify against
+    it without paying for it. Learner code never ran in the process that made it."""
+    global _BASELINE
+    if _BASELINE is None:
+        _BASELINE = Record()
+    return _BASELINE
 
 
 def message(replaced: list[str], when: str) -> str:

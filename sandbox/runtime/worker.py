@@ -65,7 +65,8 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
         out_dir = os.path.join(private_dir, "out")
         os.makedirs(out_dir, exist_ok=True)
         base = {"kind": req.kind, "seed": req.seed, "workdir": workdir, "private_dir": private_dir,
-                "limits": req.limits.to_dict(), "device": req.device, "setup": req.setup}
+                "limits": req.limits.to_dict(), "device": req.device, "setup": req.setup,
+                "assets": req.assets}
         child_job = dict(base, role="child", file=os.path.abspath(req.file), checks=req.checks,
                          probe_path=os.path.join(out_dir, "probe.pt"), out_dir=out_dir)
         emit({"type": "started", "run_id": run_id})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import os
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -132,6 +134,35 @@ def _seeds(args: argparse.Namespace) -> list[int | None]:
     return [first + k for k in range(args.seeds)]
 
 
+_ON_SEED = re.compile(r"^(?P<head>.*?) on seed (?P<seed>\d+)(?P<mid>[^:]*)(?P<rest>:.*)?$", re.S)
+
+
+def merge_seed_problems(problems: list[str]) -> list[str]:
+    """The same problem on several seeds, said once: "mistake 'x' passes on seeds 1, 3, 4: …"
+    (the detail shown is the first seed's)."""
+    merged: dict[tuple[str, str], list[Any]] = {}
+    order: list[tuple[str, str] | str] = []
+    for problem in problems:
+        match = _ON_SEED.match(problem)
+        if not match:
+            order.append(problem)
+            continue
+        key = (match["head"], match["mid"])
+        if key not in merged:
+            merged[key] = [[], match["rest"] or ""]
+            order.append(key)
+        merged[key][0].append(match["seed"])
+    out = []
+    for item in order:
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        seeds, rest = merged[item]
+        label = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(seeds)}"
+        out.append(f"{item[0]} on {label}{item[1]}{rest}")
+    return out
+
+
 def _on(seed: int, many: bool) -> str:
     return f" on seed {seed}" if many else f" (seed {seed})"
 
@@ -154,6 +185,7 @@ def lint_exercise(ctx: Any, engine: Any, exercise: Any, seed: int | None, device
             _lint_predict(ctx, engine, exercise, seeds, Path(tmp), report)
         else:
             _lint_code(ctx, engine, exercise, seeds, Path(tmp), report)
+    report.problems = merge_seed_problems(report.problems)
     return report
 
 
@@ -187,7 +219,8 @@ def _lint_code(ctx: Any, engine: Any, exercise: Any, seeds: list[int | None], tm
         if state != "fail":
             report.starter = state
             why = "passes its checks" if state == "pass" else f"{state}: {_first_problem(result)}"
-            report.problems.append(f"starter must fail with a check failure, but{_on(seed, many)} it {why}")
+            report.problems.append(f"starter must fail with a check failure, but{_on(seed, many)} it {why}"
+                                   if many else f"starter must fail with a check failure, but it {why} (seed {seed})")
         for k, mistake in enumerate(exercise.mistakes):
             _lint_mistake(ctx, engine, exercise, mistake, tmp / f"mistake_{k}.py", seed, many, report)
         for k, alternative in enumerate(exercise.alternatives):
@@ -197,8 +230,8 @@ def _lint_code(ctx: Any, engine: Any, exercise: Any, seeds: list[int | None], tm
             report.alternatives.setdefault(alternative.name, "passes")
             if result.status != "pass":
                 report.alternatives[alternative.name] = "error" if result.status == "error" else "fails"
-                report.problems.append(f"alternative {alternative.name!r} must pass, but{_on(seed, many)} it "
-                                       f"{'breaks the check' if result.status == 'error' else 'fails'}: "
+                what = "breaks the check" if result.status == "error" else "fails"
+                report.problems.append(f"alternative {alternative.name!r} must pass, but it {what}{_on(seed, many)}: "
                                        f"{_first_problem(result)}")
 
 
@@ -265,9 +298,10 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
         target = Path(args.dir)
         if not target.exists():
             raise UserError(f"no such lesson folder or file: {args.dir}")
-        course = load_course([target], include_builtin=False)
+        course = load_course([target], include_builtin=False, author_checks=True)
     else:
-        course = ctx.course
+        course = load_course([Path(d) for d in ctx.lesson_dirs], include_builtin=ctx.builtin_lessons,
+                             author_checks=True)
     lessons = course.lessons
     if args.only:
         wanted = set(args.only)
@@ -347,19 +381,27 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
         for err in errors:
             out.print(Text(f"✗ {err}", style="red"))
     if reports:
-        table = Table(title="lint", title_justify="left")
-        for col in ("exercise", "solution", "starter", "mistakes", "alternatives", "seconds", "problem"):
-            table.add_column(col, overflow="fold")
+        table = Table(title="lint", title_justify="left", box=box.SIMPLE_HEAD)
+        table.add_column("exercise", overflow="fold")
+        for col in ("solution", "starter", "mistakes", "alts", "secs"):
+            table.add_column(col, no_wrap=True)
         for rep in reports.values():
+            starter = _badge(rep.starter, "fail")
             if rep.kind == "predict" and not rep.skipped:
                 solution = Text(f"answer {rep.answer}", style="green") if rep.answer else Text("no answer", style="red")
+                starter = Text("-", style="dim")
             else:
                 solution = _badge(rep.solution, "pass")
-            table.add_row(rep.id, solution, _badge(rep.starter, "fail"), _tally(rep.mistakes, "fails"),
+            table.add_row(rep.id, solution, starter, _tally(rep.mistakes, "fails"),
                           _tally(rep.alternatives, "passes"),
-                          f"{rep.solution_seconds:.2f}" if rep.solution_seconds is not None else "-",
-                          Text(rep.skipped, style="dim") if rep.skipped else "\n".join(rep.problems))
+                          f"{rep.solution_seconds:.2f}" if rep.solution_seconds is not None else "-")
         out.print(table)
+        # Problems under the table, one per line: they are sentences, too long for a cell at 80 columns.
+        for rep in reports.values():
+            if rep.skipped:
+                out.print(Text(f"- {rep.id} skipped: {rep.skipped}", style="dim"))
+            for problem in rep.problems:
+                out.print(Text(f"✗ {rep.id}: {problem}", style="red"))
     skipped = sum(1 for r in reports.values() if r.skipped)
     seed_note = f" over {len(seeds)} seeds" if len(seeds) > 1 else ""
     out.print(Text(f"{len(lessons)} lesson(s), {len(reports) - skipped} exercise(s) run{seed_note}, "

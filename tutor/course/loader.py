@@ -62,7 +62,10 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def load_file(path: Path) -> tuple[Lesson | None, list[LessonError]]:
+def load_file(path: Path, author_checks: bool = False) -> tuple[Lesson | None, list[LessonError]]:
+    """One lesson file. ``author_checks`` (lint) also compiles the authored mistakes and
+    alternatives: learners never run them, and there can be dozens per lesson, so the tutor
+    itself does not pay for that on every start."""
     shown = _display(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -78,7 +81,7 @@ def load_file(path: Path) -> tuple[Lesson | None, list[LessonError]]:
     if errors:
         return None, errors
     data = doc.value
-    errors += _semantic_errors(data, doc, shown, str(path))
+    errors += _semantic_errors(data, doc, shown, str(path), author_checks)
     if errors:
         return None, errors
     abs_file = str(path.resolve())
@@ -134,7 +137,8 @@ def _exercise(ex: dict[str, Any], i: int, lesson_id: str, version: int, asset_pa
                     mistakes=samples("mistakes"), alternatives=samples("alternatives"))
 
 
-def _semantic_errors(data: dict[str, Any], doc: yamlsource.Located, shown: str, real: str) -> list[LessonError]:
+def _semantic_errors(data: dict[str, Any], doc: yamlsource.Located, shown: str, real: str,
+                     author_checks: bool = False) -> list[LessonError]:
     """What the schema cannot say: one kind per check, unique ids and names, code that compiles,
     known extras, asset files that exist."""
     errors: list[LessonError] = []
@@ -174,8 +178,9 @@ def _semantic_errors(data: dict[str, Any], doc: yamlsource.Located, shown: str, 
                 if sample["name"] in sample_names:
                     err(("exercises", i, key, k, "name"), f"duplicate name {sample['name']!r} in `{key}`")
                 sample_names.add(sample["name"])
-                _compile_error(sample["code"], doc.content_lines.get(("exercises", i, key, k, "code"), 1),
-                               ("exercises", i, key, k, "code"), err)
+                if author_checks:
+                    _compile_error(sample["code"], doc.content_lines.get(("exercises", i, key, k, "code"), 1),
+                                   ("exercises", i, key, k, "code"), err)
         names: set[str] = set()
         for j, check in enumerate(ex["checks"]):
             path = ("exercises", i, "checks", j)
@@ -222,7 +227,7 @@ def _compile_error(code: str, first_line: int, path: tuple[Any, ...], err: Any) 
         err(errors_path, f"Python syntax error on line {line} of the file: {exc.msg}")
 
 
-def load_course(extra_dirs: Iterable[Path] = (), include_builtin: bool = True) -> Course:
+def load_course(extra_dirs: Iterable[Path] = (), include_builtin: bool = True, author_checks: bool = False) -> Course:
     dirs = ([builtin_lessons_dir()] if include_builtin else []) + [Path(d) for d in extra_dirs]
     errors: list[LessonError] = []
     lessons: dict[str, Lesson] = {}
@@ -230,7 +235,7 @@ def load_course(extra_dirs: Iterable[Path] = (), include_builtin: bool = True) -
         if not Path(d).exists():
             errors.append(LessonError(str(d), 1, "(folder)", "no such lesson folder"))
     for path in lesson_files(d for d in dirs if Path(d).exists()):
-        lesson, problems = load_file(path)
+        lesson, problems = load_file(path, author_checks)
         errors.extend(problems)
         if lesson is None:
             continue
