@@ -53,7 +53,7 @@ def test_run_prints_every_kind_of_visual(tmp_path: Path, subprocess_env: dict[st
     expected = ["tensor x  (3, 4)", "autograd graph loss", "x (3, 4) float32  via AccumulateGrad",
                 "module model", "→ (5, 8)", "curve", "decay (last", "image", "heatmap", "cat",
                 "profile prof", "top operators by self time", "aten::addmm",
-                "tensorboard", "train/loss", "show", "<object object at", "done", "✓ passed"]
+                "tensorboard", "train/loss", "show", "<object object at", "done", "✓ ran to the end"]  # `run` never says "passed"
     missing = [s for s in expected if s not in out]
     assert not missing, f"missing {missing} in:\n{out}"
     assert "could not draw" not in out and "\x1b[" not in out
