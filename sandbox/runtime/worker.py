@@ -20,7 +20,6 @@ The request handling, supervision and classification are shared: modes only swap
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import shutil
