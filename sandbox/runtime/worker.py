@@ -285,6 +285,12 @@ def serve(launcher: Launcher, hello: dict[str, Any], isolation: dict[str, Any]) 
         if msg.get("type") == "cancel":
             continue
         if msg.get("type") == "ping":
+            settle = getattr(launcher, "settle", None)
+            if settle is not None:
+                try:
+                    settle()  # "ready" means the spares are waiting
+                except Exception:  # noqa: BLE001 - housekeeping must never stop the worker
+                    pass
             emit({"type": "pong"})
             continue
         reply = Reply(emit, str(msg.get("run_id") or "") or uuid.uuid4().hex[:12])
@@ -318,6 +324,11 @@ class Router:
         if role == "child" and device != "cpu" and self.device_pools is not None:
             return self.device_pools(device).start(role, job, stdout_w, stderr_w, event_w, stdin_r)
         return self.cpu.start(role, job, stdout_w, stderr_w, event_w, stdin_r)
+
+    def settle(self) -> None:
+        settle = getattr(self.cpu, "settle", None)
+        if settle is not None:
+            settle()
 
     def idle(self) -> None:
         idle = getattr(self.cpu, "idle", None)

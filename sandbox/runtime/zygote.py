@@ -14,9 +14,11 @@ default). Start-up order matters (docs/sandbox.md, "The zygote"):
    ``torch.backends.mps``: even ``is_available()`` poisons every later fork.
 3. :class:`ForkLauncher` keeps *spares*: children forked ahead of time, each already in
    its own session (and PID namespace, whose init is a tiny separate interpreter), waiting
-   on a socket for one job. A run hands a spare its job and pipes, then forks the
-   replacement while the run executes, so ``fork()`` (~10 ms for a process this size) is
-   off the critical path.
+   on a socket for one job. A run hands a spare its job and pipes. The spares are forked by
+   a *fork server* (:mod:`sandbox.runtime.forkserver`, a copy of the zygote made at start),
+   so ``fork()`` (10 ms for a process this size on a quiet machine, 40-90 ms on a loaded
+   one) never stalls the zygote: replacements are asked for once a request's final event
+   is out, and the zygote reads the next request while they are made.
 
 Every child is reaped here, by one reaper (:data:`REAPER`), so no status is lost to a
 ``waitpid(-1)`` elsewhere.
@@ -31,6 +33,7 @@ import sys
 from typing import Any
 
 from sandbox.isolation import kernel, namespaces
+from sandbox.runtime import forkserver
 from sandbox.runtime.child import run_job
 from sandbox.runtime.handles import ForkHandle
 from sandbox.runtime.reaper import REAPER
@@ -129,7 +132,11 @@ class ForkLauncher:
 
     mode = "warm"
 
-    def __init__(self, pidns: PidNamespace, plan: dict[str, Any], spares: int = 2) -> None:
+    #: Seconds a run waits for the fork server's next spare before forking one itself.
+    SERVER_WAIT_S = 30.0
+
+    def __init__(self, pidns: PidNamespace, plan: dict[str, Any], spares: int = 2,
+                 fork_server: bool = True) -> None:
         self.pidns = pidns
         self.plan = plan
         self.target = spares
@@ -140,15 +147,50 @@ class ForkLauncher:
         confine.interpreter_paths()  # once here: every fork inherits the answer
         self._inits: list[int] = []
         self.running: list[ForkHandle] = []
+        self.server: forkserver.ForkServerClient | None = None
+        if fork_server:
+            keep = {self.pidns.ns_fd} if self.pidns.ns_fd is not None else set()
+            self.server = forkserver.start(self._fork_for_server, keep)
+            if self.server is not None:
+                REAPER.add_source(self._drain_server)
         self.refill()
+
+    def _fork_for_server(self) -> tuple[int, int | None, socket.socket]:
+        """In the fork server: fork one spare; its job socket's other end goes to the zygote."""
+        self.zygote_pid = os.getpid()  # the spares' parent (their liveness check)
+        spare = self._fork_spare()
+        return spare.pid, spare.init_pid, spare.sock
+
+    def _drain_server(self) -> None:
+        server = self.server
+        if server is None:
+            return
+        server.drain()
+        while server.ready:
+            pid, init_pid, sock = server.ready.pop(0)
+            self.spares.append(_Spare(pid, init_pid, sock))
+        if not server.alive:
+            REAPER.sources.remove(self._drain_server)
+            self.server = None
 
     # Spares ------------------------------------------------------------------------------
 
     def refill(self) -> None:
-        """Fork spares until ``target`` are waiting (also drops dead ones)."""
+        """Have spares forked until ``target`` are waiting (also drops dead ones): asked of
+        the fork server (returns at once), or, without one, forked here."""
         self._drop_dead()
+        if self.server is not None:
+            self.server.ask(self.target - len(self.spares) - self.server.outstanding)
+            return
         while len(self.spares) < self.target:
             self.spares.append(self._fork_spare())
+
+    def _next_spare(self) -> _Spare:
+        """A waiting spare: one that is ready, else the fork server's next, else a fork here."""
+        if not self.spares and self.server is not None:
+            self.server.wait_for_spare(self.SERVER_WAIT_S)
+            self._drain_server()
+        return self.spares.pop(0) if self.spares else self._fork_spare()
 
     def _drop_dead(self) -> None:
         REAPER.reap()
@@ -166,6 +208,10 @@ class ForkLauncher:
         REAPER.forget(spare.pid)
 
     def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            REAPER.sources.remove(self._drain_server)
+            self.server = None
         for spare in self.spares:
             self._discard(spare)
         self.spares = []
@@ -198,6 +244,9 @@ class ForkLauncher:
         pid = os.fork()
         if pid == 0:  # the spare
             try:
+                # What the fork server set up to wake on SIGCHLD is not the spare's.
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 parent_sock.close()
                 _spare_main(child_sock, self.zygote_pid, init_pid is not None, self.plan, network)
             finally:
@@ -222,7 +271,7 @@ class ForkLauncher:
             if wants_network and self.plan.get("netns"):
                 spare = self._fork_spare(network=True)  # rare: an exercise that needs the network
             else:
-                spare = self.spares.pop(0) if self.spares else self._fork_spare()
+                spare = self._next_spare()
             try:
                 send_job(spare.sock, job, [stdout_w, stderr_w, event_w] + ([stdin_r] if stdin_r is not None else []))
             except OSError:
@@ -232,8 +281,9 @@ class ForkLauncher:
         spare.sock.close()
         handle = ForkHandle(spare.pid, spare.init_pid)
         self.running.append(handle)
-        # No refill here: a fork of the zygote takes tens of milliseconds, during which the
-        # supervisor could not read the run's pipes. Spares are replaced after the request.
+        if self.server is not None and os.path.exists("/tmp/pp/askflag"):
+            self.server.ask(self.target - len(self.spares) - self.server.outstanding)
+        # No refill here: spares are replaced after the request (its final event is out).
         return handle
 
     def after_request(self) -> None:
@@ -243,6 +293,19 @@ class ForkLauncher:
             handle.kill_group()
         self.reap_finished()
         self.refill()
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until ``target`` spares are waiting (a ping is answered once they are: the
+        tutor's "ready" means the next run starts on a spare)."""
+        import time
+
+        end = time.monotonic() + timeout
+        self.refill()
+        while self.server is not None and len(self.spares) < self.target and time.monotonic() < end:
+            if not self.server.wait_for_spare(max(0.0, end - time.monotonic())):
+                break
+            self._drain_server()
+            self.refill()
 
     def reap_finished(self) -> None:
         REAPER.reap()
