@@ -281,8 +281,6 @@ class ForkLauncher:
         spare.sock.close()
         handle = ForkHandle(spare.pid, spare.init_pid)
         self.running.append(handle)
-        if self.server is not None and os.path.exists("/tmp/pp/askflag"):
-            self.server.ask(self.target - len(self.spares) - self.server.outstanding)
         # No refill here: spares are replaced after the request (its final event is out).
         return handle
 
