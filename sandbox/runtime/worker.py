@@ -352,6 +352,8 @@ def parse_args(argv: list[str]) -> Any:
                              "default elsewhere), cold (a fresh interpreter per process)")
     parser.add_argument("--device", default="cpu", help="warm spares for this device too (cuda, cuda:N, mps)")
     parser.add_argument("--spares", type=int, default=2, help="spares kept ready per device (default 2)")
+    parser.add_argument("--fork-servers", type=int, default=2,
+                        help="warm mode: processes that fork the spares in parallel (default 2; 0: the zygote forks them)")
     return parser.parse_args(argv)
 
 
@@ -403,7 +405,8 @@ def main(argv: list[str] | None = None) -> None:
         else:
             plan = probe_plan()
             pid_namespace = (pidns.on, pidns.why)
-            cpu: Launcher = zygote.ForkLauncher(pidns, plan, spares=max(1, args.spares))
+            cpu: Launcher = zygote.ForkLauncher(pidns, plan, spares=max(1, args.spares),
+                                                fork_servers=max(0, args.fork_servers))
     if not plan:
         plan = probe_plan()
     if mode == "spare":

@@ -136,7 +136,7 @@ class ForkLauncher:
     SERVER_WAIT_S = 30.0
 
     def __init__(self, pidns: PidNamespace, plan: dict[str, Any], spares: int = 2,
-                 fork_server: bool = True) -> None:
+                 fork_servers: int = 1) -> None:
         self.pidns = pidns
         self.plan = plan
         self.target = spares
@@ -147,12 +147,15 @@ class ForkLauncher:
         confine.interpreter_paths()  # once here: every fork inherits the answer
         self._inits: list[int] = []
         self.running: list[ForkHandle] = []
-        self.server: forkserver.ForkServerClient | None = None
-        if fork_server:
-            keep = {self.pidns.ns_fd} if self.pidns.ns_fd is not None else set()
-            self.server = forkserver.start(self._fork_for_server, keep)
-            if self.server is not None:
-                REAPER.add_source(self._drain_server)
+        # Several servers fork in parallel (a check needs two spares: the learner's and the judge's).
+        self.servers: list[forkserver.ForkServerClient] = []
+        keep = {self.pidns.ns_fd} if self.pidns.ns_fd is not None else set()
+        for _ in range(max(0, fork_servers)):
+            server = forkserver.start(self._fork_for_server, keep)
+            if server is not None:
+                self.servers.append(server)
+        if self.servers:
+            REAPER.add_source(self._drain_servers)
         self.refill()
 
     def _fork_for_server(self) -> tuple[int, int | None, socket.socket]:
@@ -161,17 +164,35 @@ class ForkLauncher:
         spare = self._fork_spare()
         return spare.pid, spare.init_pid, spare.sock
 
-    def _drain_server(self) -> None:
-        server = self.server
-        if server is None:
-            return
-        server.drain()
-        while server.ready:
-            pid, init_pid, sock = server.ready.pop(0)
-            self.spares.append(_Spare(pid, init_pid, sock))
-        if not server.alive:
-            REAPER.sources.remove(self._drain_server)
-            self.server = None
+    def _drain_servers(self) -> None:
+        for server in self.servers:
+            server.drain()
+            while server.ready:
+                pid, init_pid, sock = server.ready.pop(0)
+                self.spares.append(_Spare(pid, init_pid, sock))
+        self.servers = [server for server in self.servers if server.alive]
+        if not self.servers and self._drain_servers in REAPER.sources:
+            REAPER.sources.remove(self._drain_servers)
+
+    def _wait_for_servers(self, timeout: float) -> bool:
+        """Block until some server has sent a spare (True), or ``timeout`` / no server left."""
+        import select
+        import time
+
+        end = time.monotonic() + timeout
+        self._drain_servers()
+        while not self.spares and self.servers:
+            if not any(server.outstanding for server in self.servers):
+                self.servers[0].ask(1)
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                select.select([server.sock for server in self.servers], [], [], left)
+            except InterruptedError:
+                pass
+            self._drain_servers()
+        return bool(self.spares)
 
     # Spares ------------------------------------------------------------------------------
 
@@ -179,17 +200,18 @@ class ForkLauncher:
         """Have spares forked until ``target`` are waiting (also drops dead ones): asked of
         the fork server (returns at once), or, without one, forked here."""
         self._drop_dead()
-        if self.server is not None:
-            self.server.ask(self.target - len(self.spares) - self.server.outstanding)
+        if self.servers:
+            wanted = self.target - len(self.spares) - sum(server.outstanding for server in self.servers)
+            for _ in range(max(0, wanted)):
+                min(self.servers, key=lambda server: server.outstanding).ask(1)
             return
         while len(self.spares) < self.target:
             self.spares.append(self._fork_spare())
 
     def _next_spare(self) -> _Spare:
         """A waiting spare: one that is ready, else the fork server's next, else a fork here."""
-        if not self.spares and self.server is not None:
-            self.server.wait_for_spare(self.SERVER_WAIT_S)
-            self._drain_server()
+        if not self.spares and self.servers:
+            self._wait_for_servers(self.SERVER_WAIT_S)
         return self.spares.pop(0) if self.spares else self._fork_spare()
 
     def _drop_dead(self) -> None:
@@ -208,10 +230,11 @@ class ForkLauncher:
         REAPER.forget(spare.pid)
 
     def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            REAPER.sources.remove(self._drain_server)
-            self.server = None
+        for server in self.servers:
+            server.close()
+        if self._drain_servers in REAPER.sources:
+            REAPER.sources.remove(self._drain_servers)
+        self.servers = []
         for spare in self.spares:
             self._discard(spare)
         self.spares = []
@@ -295,15 +318,17 @@ class ForkLauncher:
     def settle(self, timeout: float = 30.0) -> None:
         """Wait until ``target`` spares are waiting (a ping is answered once they are: the
         tutor's "ready" means the next run starts on a spare)."""
+        import select
         import time
 
         end = time.monotonic() + timeout
         self.refill()
-        while self.server is not None and len(self.spares) < self.target and time.monotonic() < end:
-            if not self.server.wait_for_spare(max(0.0, end - time.monotonic())):
-                break
-            self._drain_server()
-            self.refill()
+        while self.servers and len(self.spares) < self.target and time.monotonic() < end:
+            try:
+                select.select([server.sock for server in self.servers], [], [], max(0.0, end - time.monotonic()))
+            except InterruptedError:
+                pass
+            self.refill()  # drains the servers (through the reaper) and asks again if one failed
 
     def reap_finished(self) -> None:
         REAPER.reap()
