@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -30,12 +31,24 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "real_pytorch"
 ROOT = Path(__file__).resolve().parents[1]
 WORKSPACE_LEN = 120
 TMP_HINT = " (/tmp is not writable in the sandbox: use tempfile, or a relative path)"
+BOUND_HINT = " (a folder of yours that the run sees beneath /tmp is not writable: use a relative path)"
+SCRATCH = ("/tmp", "/var/tmp", "/dev/shm")
 
 
-def writable_note(path: object) -> str:
-    note = ("the sandbox lets a run write only in its working directory (what it writes there is kept), "
-            f"in TMPDIR (tempfile's folder) and in its cache folder; {path} is outside them")
-    return note + (TMP_HINT if str(path).startswith(("/tmp/", "/var/tmp/")) else "")
+def private_tmp_is_writable(result: RunResult) -> bool:
+    """What the run's isolation report says: the private /tmp, /var/tmp, /dev/shm are writable."""
+    return result.isolation["layers"]["filesystem_writes"]["why"].endswith("its private /tmp, /var/tmp, /dev/shm")
+
+
+def writable_note(path: object, scratch: bool = False) -> str:
+    if scratch:
+        note = ("the sandbox lets a run write only in its working directory (what it writes there is kept), "
+                "in TMPDIR (tempfile's folder), in its cache folder and in its private /tmp, /var/tmp and /dev/shm "
+                f"(emptied after the run); {path} is outside them")
+    else:
+        note = ("the sandbox lets a run write only in its working directory (what it writes there is kept), "
+                f"in TMPDIR (tempfile's folder) and in its cache folder; {path} is outside them")
+    return note + ((BOUND_HINT if scratch else TMP_HINT) if str(path).startswith(("/tmp/", "/var/tmp/")) else "")
 
 
 def long_path(base: Path, length: int) -> Path:
@@ -227,7 +240,10 @@ def test_files_beside_the_script_are_readable_and_the_tutors_cwd_is_not_on_the_p
 
 def test_a_file_beside_the_script_is_read_only_and_says_so(setup: dict) -> None:
     result = run(setup, "overwrite_beside")
-    assert result.outcome == "exception" and "PermissionError" in result.stderr
+    # Landlock refuses it (PermissionError), or, where the script's folder is bound into the
+    # run's private /tmp, the read-only bind does.
+    refusal = "Read-only file system" if str(setup["scripts"]).startswith(("/tmp/", "/var/tmp/")) else "PermissionError"
+    assert result.outcome == "exception" and refusal in result.stderr, result.stderr
     assert result.detail.split(" — ")[-1] == ("labels.csv is the file beside your script, which a run may read but not change: "
                              "write to a new name (it is kept with the run's outputs)")
     assert (setup["scripts"] / "labels.csv").read_text() == "img0.png,3\nimg1.png,7\n"
@@ -241,7 +257,7 @@ def test_a_write_outside_the_writable_places_says_what_is_writable(setup: dict) 
     target = setup["scripts"].parent / "outside_the_sandbox.txt"
     assert result.outcome == "exception" and "PermissionError" in result.stderr
     assert result.detail.startswith("PermissionError: ")
-    assert result.detail.split(" — ")[-1] == writable_note(target)
+    assert result.detail.split(" — ")[-1] == writable_note(target, scratch=private_tmp_is_writable(result))
     assert not target.exists()
 
 
@@ -289,12 +305,22 @@ def test_what_a_run_wrote_is_listed_and_kept_until_the_next_run(setup: dict) -> 
                     f"in {dest}{os.sep}"], result.notes
 
 
-def test_tempfile_works_and_a_write_under_tmp_says_what_is_writable(setup: dict) -> None:
-    result = run(setup, "write_tmp")
-    assert lines(result)[:1] == ["TEMPFILE OK"], (result.stdout, result.stderr)
-    assert result.outcome == "exception" and result.detail.startswith("PermissionError: ")
-    assert result.detail.split(" — ")[-1] == writable_note("/tmp/scratch_from_tutorial.txt")
-    assert result.detail.endswith(TMP_HINT)
+def test_scripts_write_to_a_private_tmp_that_vanishes_with_the_run(setup: dict) -> None:
+    name = f"pt-scratch-{uuid.uuid4().hex}.txt"
+    try:
+        for _ in range(2):  # the second run must not see what the first one wrote
+            result = run(setup, "write_tmp", env={"SCRATCH_NAME": name})
+            assert result.status == "pass", (result.detail, result.stderr[-2000:])
+            assert lines(result) == ["TEMPFILE OK", "LEFT BY AN EARLIER RUN []", "TMP OK /tmp /var/tmp /dev/shm",
+                                     "SHM OK hello"]
+            assert [d for d in SCRATCH if os.path.exists(os.path.join(d, name))] == []  # not on the host
+            assert private_tmp_is_writable(result), result.isolation["layers"]["filesystem_writes"]
+            assert "/tmp, /var/tmp, /dev/shm writable by the run and emptied with it" in \
+                result.isolation["layers"]["mount_namespace"]["why"]
+    finally:
+        for folder in SCRATCH:
+            if os.path.exists(os.path.join(folder, name)):
+                os.unlink(os.path.join(folder, name))
 
 
 def test_the_sandbox_still_serves_a_plain_run_afterwards(setup: dict) -> None:

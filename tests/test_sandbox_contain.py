@@ -475,10 +475,13 @@ def test_exec_d_device_spares_get_the_same_confinement(tmp_path):
     canary.write_text(SECRET)
     src = tmp_path / "exercise" / "probe.py"
     src.parent.mkdir()
+    left = f"/tmp/pt-left-{uuid.uuid4().hex}"
+    home_write = home / f".pytorch-tutor-write-{uuid.uuid4().hex}"
     src.write_text(textwrap.dedent(f"""
         import os
         for name, call in [("home", lambda: open({str(canary)!r}).read()), ("chmod", lambda: os.chmod(__file__, 0o600)),
-                           ("tmp-write", lambda: open("/tmp/pt-left", "w").write("x"))]:
+                           ("home-write", lambda: open({str(home_write)!r}, "w").write("x")),
+                           ("tmp-write", lambda: open({left!r}, "w").write("x"))]:
             try:
                 call(); print(name, "ALLOWED")
             except OSError:
@@ -493,7 +496,9 @@ def test_exec_d_device_spares_get_the_same_confinement(tmp_path):
         eng.close()
         mp.undo()
         canary.unlink()
-    assert lines(result) == ["home refused", "chmod refused", "tmp-write refused"]
+    # The private /tmp is the run's own scratch: writable, and gone with the run.
+    assert lines(result) == ["home refused", "chmod refused", "home-write refused", "tmp-write ALLOWED"]
+    assert not os.path.exists(left) and not home_write.exists()
     layers = result.isolation["layers"]
     for name in ("scrubbed_env", "network_isolation", "mount_namespace", "ipc_namespace", "filesystem_writes",
                  "filesystem_reads", "metadata_writes", "capabilities"):

@@ -78,9 +78,11 @@ def install_fds(out_fd: int, err_fd: int, ev_fd: int, stdin_fd: int | None = Non
 #: /mnt, /media, /srv and other people's projects are deliberately absent.
 SYSTEM_READABLE = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc", "/opt",
                    "/proc", "/sys", "/dev", "/nix", "/gnu", "/snap")
-#: Scratch directories writable besides the run's own. Not /tmp: the run's directories and
-#: the exercise's folder may be bound beneath it, and a Landlock rule on /tmp would cover them.
-PRIVATE_SCRATCH = ("/dev/shm",)
+#: Scratch directories writable besides the run's own, where each is the run's private tmpfs
+#: (:mod:`sandbox.isolation.mounts`). What is bound beneath them only to be read is bound
+#: read-only, so a Landlock rule on /tmp does not make it writable; where that could not be
+#: ensured, only /dev/shm (beneath which nothing is ever bound) stays writable.
+PRIVATE_SCRATCH = ("/tmp", "/var/tmp", "/dev/shm")
 #: Variables that name cache folders a run may read when set (R's run-time set-up, #20).
 CACHE_ENV = ("TORCH_HOME", "XDG_CACHE_HOME", "HF_HOME", "MPLCONFIGDIR")
 
@@ -126,7 +128,7 @@ def prepare(plan: dict[str, Any], network: bool = False, in_pid_namespace: bool 
         try:
             private = mounts.make_private(protocol.Limits().memory_mb, mask_run=not network if mask_run is None else mask_run,
                                           new_proc=in_pid_namespace)
-            private.bind_in(interpreter_paths())
+            private.bind_in(interpreter_paths(), writable=False)
             plan["mounts"] = private
         except OSError as exc:
             plan["mountns_error"] = str(exc)
@@ -134,13 +136,19 @@ def prepare(plan: dict[str, Any], network: bool = False, in_pid_namespace: bool 
 
 
 def _visible(job: dict[str, Any]) -> list[str]:
-    """What this job must see inside the private mount view."""
+    """What this job must see inside the private mount view, read-write."""
     paths = [job.get("workdir"), job.get("out_dir")] + list(job.get("writable") or ())
     if job.get("role") == "judge":
         paths.append(job.get("private_dir"))
-    elif job.get("file"):
-        # The exercise's folder (its helper modules), or the file alone where the folder is
-        # a masked one itself (a file straight in /tmp).
+    return [p for p in paths if p]
+
+
+def _visible_read_only(job: dict[str, Any]) -> list[str]:
+    """What this job must see inside the private mount view, read-only: the exercise's folder
+    (its helper modules), or the file alone where the folder is a masked one itself (a file
+    straight in /tmp), and the job's extra readable paths (assets)."""
+    paths = list(job.get("readable") or ())
+    if job.get("role") != "judge" and job.get("file"):
         folder = os.path.dirname(os.path.realpath(job["file"]))
         paths.append(job["file"] if folder in {os.path.realpath(m) for m in mounts.MASKED} else folder)
     return [p for p in paths if p]
@@ -149,7 +157,7 @@ def _visible(job: dict[str, Any]) -> list[str]:
 def _readable(job: dict[str, Any]) -> list[str]:
     """What a learner's process may read: the system, the interpreter, its exercise folder,
     its run directories, and the cache folders its environment names."""
-    paths = list(SYSTEM_READABLE) + interpreter_paths() + _visible(job) + list(job.get("readable") or ())
+    paths = list(SYSTEM_READABLE) + interpreter_paths() + _visible(job) + _visible_read_only(job)
     paths += [os.environ[k] for k in CACHE_ENV if os.environ.get(k)]
     return paths
 
@@ -214,14 +222,20 @@ def enter(job: dict[str, Any], plan: dict[str, Any]) -> tuple[list[str], dict[st
     scratch: list[str] = []
     if private is not None:
         try:
-            private.bind_in(_visible(job))
+            private.bind_in(_visible_read_only(job), writable=False)
+            private.bind_in(_visible(job), writable=True)
+            sealed = private.seal()
+            scratch = [d for d in PRIVATE_SCRATCH if d in private.masked and (sealed or d == "/dev/shm")]
             masked = ", ".join(private.masked)
-            applied["mount_namespace"] = _on(f"private tmpfs over {masked}; sockets there are out of reach"
-                                             + (f" (not masked: {'; '.join(private.notes)})" if private.notes else ""))
+            writable_tmp = ", ".join(scratch)
+            applied["mount_namespace"] = _on(
+                f"private tmpfs over {masked}; sockets there are out of reach"
+                + (f"; {writable_tmp} writable by the run and emptied with it" if scratch else "")
+                + (f" (not masked: {'; '.join(private.notes)})" if private.notes else "")
+                + (f" (/tmp stays read-only: {'; '.join(private.unsealed[:3])})" if not sealed else ""))
             applied["ipc_namespace"] = _on("private SysV shared memory, semaphores and message queues")
             applied["proc_view"] = (_on("a fresh /proc: only the run's own processes are listed") if private.proc
                                     else _off("the host's /proc (Landlock keeps other processes unreadable)"))
-            scratch = [d for d in PRIVATE_SCRATCH if d in private.masked]
         except OSError as exc:
             warnings.append(f"binding the run's directories failed: {exc}")
             applied["mount_namespace"] = _off(f"binding the run's directories failed: {exc}")
@@ -233,6 +247,8 @@ def enter(job: dict[str, Any], plan: dict[str, Any]) -> tuple[list[str], dict[st
         applied["mount_namespace"] = _off(why)
         applied["ipc_namespace"] = _off(why)
         applied["proc_view"] = _off(why)
+
+    job["scratch"] = scratch  # the harness's explanations say which private scratch is writable
 
     # 3. Working directory, environment and temporary files.
     os.chdir(workdir)
@@ -260,7 +276,8 @@ def enter(job: dict[str, Any], plan: dict[str, Any]) -> tuple[list[str], dict[st
         try:
             landlock.restrict(writable, DEVICE_FILES, readable)
             applied["filesystem_writes"] = _on(f"Landlock ABI {abi}: writes only in the run's directories"
-                                               + (" and its private /dev/shm" if scratch else " and /dev/shm"))
+                                               + (f" and its private {', '.join(scratch)}" if scratch
+                                                  else " and /dev/shm"))
             applied["filesystem_reads"] = (_on("Landlock: reads only the system, the interpreter's packages, the "
                                                "exercise's folder and the run's directories (not the home directory)")
                                            if readable is not None else _off("read rules are switched off"))

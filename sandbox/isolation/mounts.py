@@ -12,6 +12,15 @@ Prepared in a spare before its job arrives (off the critical path):
 Directories the run needs that sit beneath a masked one (its working directory in ``/tmp``,
 the interpreter of a venv made in ``/tmp``) are bound back in from descriptors kept on the
 original directories; the descriptors are closed before learner code runs.
+
+The private ``/tmp``, ``/var/tmp`` and ``/dev/shm`` are the run's own scratch space, so the
+learner may write there (scripts that write to ``/tmp`` just work). Landlock rules follow
+paths across mounts, so a write rule on ``/tmp`` would also cover everything bound beneath
+it; hence what is bound in only to be *read* (the interpreter, the exercise's folder, assets)
+is bound read-only, and the directories created to hold the binds are sealed (mode 0555:
+without capabilities, and with chmod blocked by seccomp, not even their owner can add to
+them). :meth:`PrivateMounts.seal` says whether all of that held; only then may the scratch
+directories be writable.
 """
 
 from __future__ import annotations
@@ -30,9 +39,16 @@ MS_NOSUID = 2
 MS_NODEV = 4
 MS_NOEXEC = 8
 MS_REMOUNT = 32
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+MS_RELATIME = 1 << 21
+#: statvfs flag -> the mount flag a read-only remount must keep (in a user namespace the
+#: kernel refuses to clear a flag the original mount was locked with).
+_KEPT_FLAGS = {os.ST_NOSUID: MS_NOSUID, os.ST_NODEV: MS_NODEV, os.ST_NOEXEC: MS_NOEXEC,
+               os.ST_NOATIME: MS_NOATIME, os.ST_NODIRATIME: MS_NODIRATIME, os.ST_RELATIME: MS_RELATIME}
 
 #: Where programs keep sockets and scratch files; each gets an empty tmpfs of its own.
 MASKED = ("/tmp", "/var/tmp", "/run", "/dev/shm")
@@ -56,29 +72,77 @@ class PrivateMounts:
     proc: bool = False
     notes: list[str] = field(default_factory=list)
 
+    #: path -> writable, for every bind made
+    bound: dict[str, bool] = field(default_factory=dict)
+    #: directories created in the private tmpfs only to hold binds (sealed by :meth:`seal`)
+    skeleton: list[str] = field(default_factory=list)
+    #: why a read-only bind or a seal did not hold (then the scratch must stay unwritable)
+    unsealed: list[str] = field(default_factory=list)
+
     def keep_fds(self) -> tuple[int, ...]:
         return tuple(self.originals.values())
 
-    def bind_in(self, paths: Iterable[str]) -> list[str]:
-        """Make each of ``paths`` that lies beneath a masked directory visible again (read-write,
-        as it was). Returns the paths bound."""
+    def _covered(self, path: str, writable: bool) -> bool:
+        """Already visible as wanted: inside a writable bind, or (for a read-only want) inside any."""
+        return any(path == top or path.startswith(top.rstrip("/") + "/")
+                   for top, rw in self.bound.items() if rw or not writable)
+
+    def _make_mount_point(self, path: str, is_dir: bool) -> None:
+        missing = []
+        parent = os.path.dirname(path) if not is_dir else path
+        while parent and not os.path.exists(parent):
+            missing.append(parent)
+            parent = os.path.dirname(parent)
+        os.makedirs(os.path.dirname(path) if not is_dir else path, exist_ok=True)
+        self.skeleton += [d for d in missing if d != path]
+        if not is_dir and not os.path.exists(path):
+            open(path, "a").close()
+
+    def bind_in(self, paths: Iterable[str], writable: bool = False) -> list[str]:
+        """Make each of ``paths`` that lies beneath a masked directory visible again: read-only,
+        or with ``writable`` read-write as it was. Returns the paths bound."""
         bound = []
         for path in sorted({os.path.realpath(p) for p in paths if p}):
             for top, fd in self.originals.items():
                 if path == top or not path.startswith(top.rstrip("/") + "/"):
                     continue
                 source = f"/proc/self/fd/{fd}/{os.path.relpath(path, top)}"
-                if not os.path.exists(source) or os.path.exists(path):
+                if not os.path.exists(source) or self._covered(path, writable):
                     break  # missing, or already visible through an earlier bind
-                if os.path.isdir(source):
-                    os.makedirs(path, exist_ok=True)
+                self._make_mount_point(path, os.path.isdir(source))
+                if writable:
+                    mount(source, path, None, MS_BIND | MS_REC)
                 else:
-                    os.makedirs(os.path.dirname(path), exist_ok=True)
-                    open(path, "a").close()
-                mount(source, path, None, MS_BIND | MS_REC)
+                    # Not recursive: a mount beneath the source would keep its own (writable) flags.
+                    mount(source, path, None, MS_BIND)
+                    self._remount_read_only(path)
+                self.bound[path] = writable
                 bound.append(path)
                 break
         return bound
+
+    def _remount_read_only(self, path: str) -> None:
+        try:
+            kept = os.statvfs(path).f_flag
+            flags = MS_REMOUNT | MS_BIND | MS_RDONLY
+            for st_flag, ms_flag in _KEPT_FLAGS.items():
+                if kept & st_flag:
+                    flags |= ms_flag
+            mount(None, path, None, flags)
+        except OSError as exc:
+            self.unsealed.append(f"{path} stays writable: {exc.strerror or exc}")
+
+    def seal(self) -> bool:
+        """Make the directories created for binds unwritable; True when every read-only bind and
+        every seal held (the private scratch may then be writable without exposing them)."""
+        for path in sorted(set(self.skeleton), key=len, reverse=True):
+            if self._covered(path, False):
+                continue  # a bind sits on it now
+            try:
+                os.chmod(path, 0o555)
+            except OSError as exc:
+                self.unsealed.append(f"{path}: {exc.strerror or exc}")
+        return not self.unsealed
 
     def close(self) -> None:
         for fd in self.originals.values():

@@ -32,7 +32,7 @@ LAYERS: dict[str, str] = {
     "process_limit": "RLIMIT_NPROC",
     "scrubbed_env": "only an allow-list of variables, in os.environ and /proc/self/environ",
     "network_isolation": "a private network namespace, loopback only",
-    "mount_namespace": "private tmpfs over /tmp, /var/tmp, /run, /dev/shm",
+    "mount_namespace": "private tmpfs over /tmp, /var/tmp, /run, /dev/shm; /tmp, /var/tmp, /dev/shm writable by the run, emptied with it",
     "ipc_namespace": "private SysV IPC",
     "proc_view": "a fresh /proc with only the run's processes",
     "filesystem_writes": "Landlock: writes only in the run's directories",
@@ -109,7 +109,7 @@ def expected(plan: dict[str, Any], runner: str, pid_namespace: tuple[bool, str] 
                                 "the host's /proc (Landlock keeps other processes unreadable)")
     if abi >= 1:
         layers["filesystem_writes"] = layer(True, f"Landlock ABI {abi}: writes only in the run's directories and "
-                                            "its private /dev/shm")
+                                            + ("its private /tmp, /var/tmp, /dev/shm" if mountns else "/dev/shm"))
         reads = bool(plan.get("read_rules", True))
         layers["filesystem_reads"] = layer(reads, "Landlock: the system, the interpreter's packages, the exercise's "
                                            "folder and the run's directories; not the home directory" if reads

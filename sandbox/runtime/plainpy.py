@@ -170,6 +170,10 @@ def summary_with(summary: str, why: str) -> str:
     return f"{summary} — {why}"
 
 
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def explain(exc: BaseException, job: dict[str, Any]) -> str:
     """A line for a failure the sandbox caused, or "" when the learner's code did."""
     limits = job.get("limits") or {}
@@ -189,9 +193,17 @@ def explain(exc: BaseException, job: dict[str, Any]) -> str:
             if beside:
                 return (f"{target} is the file beside your script, which a run may read but not change: "
                         "write to a new name (it is kept with the run's outputs)")
-            line = (f"the sandbox lets a run write only in its working directory (what it writes there is kept), "
-                    f"in TMPDIR (tempfile's folder) and in its cache folder; {where} is outside them")
+            scratch = [d for d in job.get("scratch") or () if d]
+            if scratch:
+                line = (f"the sandbox lets a run write only in its working directory (what it writes there is kept), "
+                        f"in TMPDIR (tempfile's folder), in its cache folder and in its private {_listed(scratch)} "
+                        f"(emptied after the run); {where} is outside them")
+            else:
+                line = (f"the sandbox lets a run write only in its working directory (what it writes there is kept), "
+                        f"in TMPDIR (tempfile's folder) and in its cache folder; {where} is outside them")
             if where.startswith(("/tmp/", "/var/tmp/")):
-                line += " (/tmp is not writable in the sandbox: use tempfile, or a relative path)"
+                line += (" (a folder of yours that the run sees beneath /tmp is not writable: use a relative path)"
+                         if "/tmp" in scratch else
+                         " (/tmp is not writable in the sandbox: use tempfile, or a relative path)")
             return line
     return ""

@@ -268,6 +268,12 @@ def serve(launcher: Launcher, hello: dict[str, Any], isolation: dict[str, Any]) 
         if msg.get("type") == "cancel":
             continue
         if msg.get("type") == "ping":
+            settle = getattr(launcher, "settle", None)
+            if settle is not None:
+                try:
+                    settle()  # "ready" means the spares are waiting
+                except Exception:  # noqa: BLE001 - housekeeping must never stop the worker
+                    pass
             emit({"type": "pong"})
             continue
         reply = Reply(emit, str(msg.get("run_id") or "") or uuid.uuid4().hex[:12])
@@ -302,6 +308,11 @@ class Router:
             return self.device_pools(device).start(role, job, stdout_w, stderr_w, event_w, stdin_r)
         return self.cpu.start(role, job, stdout_w, stderr_w, event_w, stdin_r)
 
+    def settle(self) -> None:
+        settle = getattr(self.cpu, "settle", None)
+        if settle is not None:
+            settle()
+
     def idle(self) -> None:
         idle = getattr(self.cpu, "idle", None)
         if idle is not None:
@@ -324,6 +335,8 @@ def parse_args(argv: list[str]) -> Any:
                              "default elsewhere), cold (a fresh interpreter per process)")
     parser.add_argument("--device", default="cpu", help="warm spares for this device too (cuda, cuda:N, mps)")
     parser.add_argument("--spares", type=int, default=2, help="spares kept ready per device (default 2)")
+    parser.add_argument("--fork-servers", type=int, default=2,
+                        help="warm mode: processes that fork the spares in parallel (default 2; 0: the zygote forks them)")
     return parser.parse_args(argv)
 
 
@@ -375,7 +388,8 @@ def main(argv: list[str] | None = None) -> None:
         else:
             plan = probe_plan()
             pid_namespace = (pidns.on, pidns.why)
-            cpu: Launcher = zygote.ForkLauncher(pidns, plan, spares=max(1, args.spares))
+            cpu: Launcher = zygote.ForkLauncher(pidns, plan, spares=max(1, args.spares),
+                                                fork_servers=max(0, args.fork_servers))
     if not plan:
         plan = probe_plan()
     if mode == "spare":

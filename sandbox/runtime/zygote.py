@@ -14,9 +14,11 @@ default). Start-up order matters (docs/sandbox.md, "The zygote"):
    ``torch.backends.mps``: even ``is_available()`` poisons every later fork.
 3. :class:`ForkLauncher` keeps *spares*: children forked ahead of time, each already in
    its own session (and PID namespace, whose init is a tiny separate interpreter), waiting
-   on a socket for one job. A run hands a spare its job and pipes, then forks the
-   replacement while the run executes, so ``fork()`` (~10 ms for a process this size) is
-   off the critical path.
+   on a socket for one job. A run hands a spare its job and pipes. The spares are forked by
+   a *fork server* (:mod:`sandbox.runtime.forkserver`, a copy of the zygote made at start),
+   so ``fork()`` (10 ms for a process this size on a quiet machine, 40-90 ms on a loaded
+   one) never stalls the zygote: replacements are asked for once a request's final event
+   is out, and the zygote reads the next request while they are made.
 
 Every child is reaped here, by one reaper (:data:`REAPER`), so no status is lost to a
 ``waitpid(-1)`` elsewhere.
@@ -31,6 +33,7 @@ import sys
 from typing import Any
 
 from sandbox.isolation import kernel, namespaces
+from sandbox.runtime import forkserver
 from sandbox.runtime.child import run_job
 from sandbox.runtime.handles import ForkHandle
 from sandbox.runtime.reaper import REAPER
@@ -129,7 +132,11 @@ class ForkLauncher:
 
     mode = "warm"
 
-    def __init__(self, pidns: PidNamespace, plan: dict[str, Any], spares: int = 2) -> None:
+    #: Seconds a run waits for the fork server's next spare before forking one itself.
+    SERVER_WAIT_S = 30.0
+
+    def __init__(self, pidns: PidNamespace, plan: dict[str, Any], spares: int = 2,
+                 fork_servers: int = 1) -> None:
         self.pidns = pidns
         self.plan = plan
         self.target = spares
@@ -140,15 +147,72 @@ class ForkLauncher:
         confine.interpreter_paths()  # once here: every fork inherits the answer
         self._inits: list[int] = []
         self.running: list[ForkHandle] = []
+        # Several servers fork in parallel (a check needs two spares: the learner's and the judge's).
+        self.servers: list[forkserver.ForkServerClient] = []
+        keep = {self.pidns.ns_fd} if self.pidns.ns_fd is not None else set()
+        for _ in range(max(0, fork_servers)):
+            server = forkserver.start(self._fork_for_server, keep)
+            if server is not None:
+                self.servers.append(server)
+        if self.servers:
+            REAPER.add_source(self._drain_servers)
         self.refill()
+
+    def _fork_for_server(self) -> tuple[int, int | None, socket.socket]:
+        """In the fork server: fork one spare; its job socket's other end goes to the zygote."""
+        self.zygote_pid = os.getpid()  # the spares' parent (their liveness check)
+        spare = self._fork_spare()
+        return spare.pid, spare.init_pid, spare.sock
+
+    def _drain_servers(self) -> None:
+        for server in self.servers:
+            server.drain()
+            while server.ready:
+                pid, init_pid, sock = server.ready.pop(0)
+                self.spares.append(_Spare(pid, init_pid, sock))
+        self.servers = [server for server in self.servers if server.alive]
+        if not self.servers and self._drain_servers in REAPER.sources:
+            REAPER.sources.remove(self._drain_servers)
+
+    def _wait_for_servers(self, timeout: float) -> bool:
+        """Block until some server has sent a spare (True), or ``timeout`` / no server left."""
+        import select
+        import time
+
+        end = time.monotonic() + timeout
+        self._drain_servers()
+        while not self.spares and self.servers:
+            if not any(server.outstanding for server in self.servers):
+                self.servers[0].ask(1)
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                select.select([server.sock for server in self.servers], [], [], left)
+            except InterruptedError:
+                pass
+            self._drain_servers()
+        return bool(self.spares)
 
     # Spares ------------------------------------------------------------------------------
 
     def refill(self) -> None:
-        """Fork spares until ``target`` are waiting (also drops dead ones)."""
+        """Have spares forked until ``target`` are waiting (also drops dead ones): asked of
+        the fork server (returns at once), or, without one, forked here."""
         self._drop_dead()
+        if self.servers:
+            wanted = self.target - len(self.spares) - sum(server.outstanding for server in self.servers)
+            for _ in range(max(0, wanted)):
+                min(self.servers, key=lambda server: server.outstanding).ask(1)
+            return
         while len(self.spares) < self.target:
             self.spares.append(self._fork_spare())
+
+    def _next_spare(self) -> _Spare:
+        """A waiting spare: one that is ready, else the fork server's next, else a fork here."""
+        if not self.spares and self.servers:
+            self._wait_for_servers(self.SERVER_WAIT_S)
+        return self.spares.pop(0) if self.spares else self._fork_spare()
 
     def _drop_dead(self) -> None:
         REAPER.reap()
@@ -166,6 +230,11 @@ class ForkLauncher:
         REAPER.forget(spare.pid)
 
     def close(self) -> None:
+        for server in self.servers:
+            server.close()
+        if self._drain_servers in REAPER.sources:
+            REAPER.sources.remove(self._drain_servers)
+        self.servers = []
         for spare in self.spares:
             self._discard(spare)
         self.spares = []
@@ -198,6 +267,9 @@ class ForkLauncher:
         pid = os.fork()
         if pid == 0:  # the spare
             try:
+                # What the fork server set up to wake on SIGCHLD is not the spare's.
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 parent_sock.close()
                 _spare_main(child_sock, self.zygote_pid, init_pid is not None, self.plan, network)
             finally:
@@ -222,7 +294,7 @@ class ForkLauncher:
             if wants_network and self.plan.get("netns"):
                 spare = self._fork_spare(network=True)  # rare: an exercise that needs the network
             else:
-                spare = self.spares.pop(0) if self.spares else self._fork_spare()
+                spare = self._next_spare()
             try:
                 send_job(spare.sock, job, [stdout_w, stderr_w, event_w] + ([stdin_r] if stdin_r is not None else []))
             except OSError:
@@ -232,8 +304,7 @@ class ForkLauncher:
         spare.sock.close()
         handle = ForkHandle(spare.pid, spare.init_pid)
         self.running.append(handle)
-        # No refill here: a fork of the zygote takes tens of milliseconds, during which the
-        # supervisor could not read the run's pipes. Spares are replaced after the request.
+        # No refill here: spares are replaced after the request (its final event is out).
         return handle
 
     def after_request(self) -> None:
@@ -243,6 +314,21 @@ class ForkLauncher:
             handle.kill_group()
         self.reap_finished()
         self.refill()
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until ``target`` spares are waiting (a ping is answered once they are: the
+        tutor's "ready" means the next run starts on a spare)."""
+        import select
+        import time
+
+        end = time.monotonic() + timeout
+        self.refill()
+        while self.servers and len(self.spares) < self.target and time.monotonic() < end:
+            try:
+                select.select([server.sock for server in self.servers], [], [], max(0.0, end - time.monotonic()))
+            except InterruptedError:
+                pass
+            self.refill()  # drains the servers (through the reaper) and asks again if one failed
 
     def reap_finished(self) -> None:
         REAPER.reap()
