@@ -331,12 +331,25 @@ def test_every_screen_tab_modal_and_key(tutor_tmux):
     t.wait_for("the reference", "your code")
     t.keys("Escape")
     t.wait_gone("yours beside the reference")
+    # The lesson's second exercise is a predict question (the v2 bar puts one before what it
+    # prepares): ctrl+n opens it over the editor, a digit answers it, ctrl+n goes on past it.
+    question = course.lesson(first.lesson_id).exercises[1]
+    assert question.kind == "predict", question.ref
     t.keys("C-n")
-    t.wait_for("Exercise 2/")
+    t.wait_for("Predict", question.title)
+    t.keys("1")
+    t.wait_for("it printed", timeout=RUN_S)
+    t.keys("C-n")
+    t.wait_for("Exercise 3/")
+    t.keys("F3")
+    t.wait_for("Predict", question.title)
     t.keys("F3")
     t.wait_for("Exercise 1/")
     t.keys("F4")
-    t.wait_for("Exercise 2/")
+    t.wait_for("Predict", question.title)
+    t.keys("Escape")
+    t.wait_gone("a digit answers")
+    t.wait_for("Exercise 1/")
     t.keys("C-p")
     t.wait_for("Search")
     t.keys("Escape")
@@ -416,8 +429,15 @@ def test_walk_a_lesson_end_to_end(tutor_tmux, lesson_id):
     t.keys("C-o")
     t.wait_for("your code", "the reference")
     t.save("9-compare")
-    t.keys("C-n")  # from the comparison straight to the next exercise
-    t.wait_for("Exercise 2/")
+    t.keys("C-n")  # from the comparison straight to the next exercise: a predict question
+    question = lesson.exercises[1]
+    assert question.kind == "predict", question.ref
+    t.wait_for("Predict", question.title)
+    t.keys(str(len(question.choices)))
+    t.wait_for("it printed", timeout=RUN_S)
+    t.save("10-predict")
+    t.keys("C-n")  # past the question, to the next code exercise
+    t.wait_for("Exercise 3/")
     t.save("10-next")
     t.keys("Escape", "Escape")
     t.wait_for(f"Lesson {lesson_id}", "ran to the end")  # the page, where it was left: at the example

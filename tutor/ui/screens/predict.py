@@ -28,6 +28,9 @@ class PredictScreen(RunsCode, ModalScreen[None]):
     BINDINGS = [
         *[Binding(str(n), f"answer({n})", f"Answer {n}", show=False) for n in range(1, 10)],
         Binding("escape,q", "close", "Close"),
+        # The course goes on past a question: next/previous as on the exercise screen.
+        Binding("ctrl+n,f4", "step(1)", "Next"),
+        Binding("f3", "step(-1)", "Previous"),
     ]
 
     def __init__(self, exercise: Any) -> None:
@@ -44,7 +47,7 @@ class PredictScreen(RunsCode, ModalScreen[None]):
         ex = self.exercise
         with Vertical(classes="dialog full"):
             yield Static(Text.assemble(("Predict  ", "bold"), (ex.title, "bold"), (f"  {ex.ref}", "dim"),
-                                       ("   a digit answers · esc closes", "dim")), classes="question")
+                                       ("   a digit answers · ctrl+n next · esc closes", "dim")), classes="question")
             with VerticalScroll(id="predict-scroll"):
                 yield Static(markdown(ex.prompt.strip()), id="predict-prompt")
                 yield Static(Syntax(ex.snippet.rstrip(), "python", theme="ansi_dark", word_wrap=True,
@@ -128,5 +131,20 @@ class PredictScreen(RunsCode, ModalScreen[None]):
             self.stop_run()
             return
         self.dismiss()
+
+    def action_step(self, step: int) -> None:
+        """Close the question and open its neighbour in the course (another question opens
+        the same way; a code exercise opens on the exercise screen)."""
+        if self.running:
+            self.stop_run()
+        app: Any = self.app
+        exercises = list(app.course.exercises)
+        refs = [ex.ref for ex in exercises]
+        index = refs.index(self.exercise.ref) + step if self.exercise.ref in refs else -1
+        if not 0 <= index < len(exercises):
+            self.notify("This is the last exercise." if step > 0 else "This is the first exercise.", timeout=3)
+            return
+        self.dismiss()
+        app.open_exercise(exercises[index])
 
 
