@@ -15,8 +15,11 @@ def test_launch_reports_first_screen_memory_and_no_torch(tmp_path: Path):
     assert sample["torch_imported"] is False
     assert 0 < sample["start_ms"] < 60_000
     assert 10 < sample["rss_mb"] < 1024
-    # The first launch filled the course cache in the data dir.
-    assert (Path(home["PYTORCH_TUTOR_DATA"]) / "course-cache.pickle").exists()
+    # The first launch filled the course cache in the data dir: JSON (tutor/coursecache.py),
+    # never a pickle that learner code could plant.
+    data = Path(home["PYTORCH_TUTOR_DATA"])
+    assert len(list(data.rglob("course-*.json"))) == 1
+    assert not list(data.rglob("*.pickle"))
 
 
 def test_measure_returns_the_two_bench_figures():
