@@ -137,3 +137,40 @@ def test_device_cuda_without_a_gpu_is_refused_at_once(runtime: Path, tmp_path: P
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "no NVIDIA GPU" in proc.stderr and "--device cpu" in proc.stderr
     assert not list(runtime.glob("*.sock"))
+
+
+LAZY_IMPORTER = """
+import sys
+import sandbox.learner.tfevents  # imported lazily by show.tensorboard
+names = sorted(m for m in sys.modules if m.startswith("sandbox."))
+print("SANDBOX-MODULES", " ".join(names))
+print("SANDBOX-FILE", sandbox.learner.tfevents.__file__)
+"""
+
+
+def test_the_daemon_outlives_the_data_dir_of_the_client_that_started_it(runtime: Path, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # CI once saw `ModuleNotFoundError: sandbox.learner.tfevents` in a run: the shared daemon
+    # had copied its worker's code into the data dir of the test that started it, which was
+    # gone when a later test's run first imported that module.
+    first_data = tmp_path / "first-data"
+    monkeypatch.setenv("PYTORCH_TUTOR_DATA", str(first_data))
+    assert cli("worker", "start").returncode == 0
+    (daemon,) = status()
+    import shutil
+
+    shutil.rmtree(first_data, ignore_errors=True)
+    monkeypatch.setenv("PYTORCH_TUTOR_DATA", str(tmp_path / "second-data"))
+    program = tmp_path / "lazy.py"
+    program.write_text(LAZY_IMPORTER)
+    proc = cli("run", str(program), "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    stdout = json.loads(proc.stdout)["stdout"]
+    (after,) = status()
+    assert after["pid"] == daemon["pid"], "the same daemon served the run"
+    file_line = next(line for line in stdout.splitlines() if line.startswith("SANDBOX-FILE"))
+    assert str(runtime / "code") in file_line, "the worker's code lives beside the daemon's socket"
+    from sandbox.runtime.warm import sandbox_modules
+
+    loaded = set(next(line for line in stdout.splitlines() if line.startswith("SANDBOX-MODULES")).split()[1:])
+    assert set(sandbox_modules()) <= loaded, "every sandbox module is imported in the zygote, before any run"

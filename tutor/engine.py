@@ -39,11 +39,13 @@ class Engine:
 
     def __init__(self, python: str | None = None, device: str = "cpu", runs_dir: Path | None = None,
                  on_state: Callable[[str], None] | None = None, worker_args: list[str] | None = None,
-                 recorder: Any = None, data_dir: Path | None = None) -> None:
+                 recorder: Any = None, data_dir: Path | None = None, code_dir: Path | None = None) -> None:
         self.python = python or sys.executable
         #: Where the worker's private copy of the sandbox and its log live (default: the
         #: user data directory, ``tutor.paths``).
         self.data_dir = data_dir
+        #: Where the private copy goes instead, when given (``tutor.worker_path``).
+        self.code_dir = code_dir
         self.device = device
         self.runs_dir = runs_dir
         self.on_state = on_state
@@ -88,7 +90,7 @@ class Engine:
 
     def _spawn(self) -> None:
         self._kill()
-        env = worker_environment(os.environ, self.data_dir)
+        env = worker_environment(os.environ, self.data_dir, self.code_dir)
         # The worker's stderr goes to a log in the data directory: when it fails to start,
         # the log's tail says why.
         log_fd, log_file = open_log(self.data_dir)

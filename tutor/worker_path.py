@@ -35,14 +35,15 @@ def _sources(package: Path) -> list[Path]:
     return sorted(p for p in package.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def private_copy(data_dir: Path) -> str:
-    """A folder holding only a copy of the ``sandbox`` package; returns the folder."""
+def private_copy(data_dir: Path, copies_dir: Path | None = None) -> str:
+    """A folder holding only a copy of the ``sandbox`` package; returns the folder. Copies
+    live in ``copies_dir`` (default: the data directory's ``worker/``)."""
     package = Path(sandbox_parent()) / "sandbox"
     digest = hashlib.sha256()
     files = _sources(package)
     for path in files:
         digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
-    target = data_dir / COPIES_DIR / f"sandbox-{digest.hexdigest()[:16]}"
+    target = (copies_dir or data_dir / COPIES_DIR) / f"sandbox-{digest.hexdigest()[:16]}"
     if (target / "sandbox" / "__init__.py").is_file():
         return str(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -62,25 +63,30 @@ def private_copy(data_dir: Path) -> str:
     return str(target)
 
 
-def worker_pythonpath(data_dir: Path | None = None) -> str:
+def worker_pythonpath(data_dir: Path | None = None, copies_dir: Path | None = None) -> str:
     """The worker's whole ``PYTHONPATH``: the private copy, or (when the data directory cannot
     be written) the package's own folder, if that holds nothing but tutor code."""
     from tutor.paths import default_data_dir
 
     try:
-        return private_copy(data_dir or default_data_dir())
+        return private_copy(data_dir or default_data_dir(), copies_dir)
     except OSError:
         return sandbox_parent()
 
 
-def worker_environment(environ: Mapping[str, str], data_dir: Path | None = None) -> dict[str, str]:
+def worker_environment(environ: Mapping[str, str], data_dir: Path | None = None,
+                       copies_dir: Path | None = None) -> dict[str, str]:
     """The environment to start the worker with: the caller's, with only the sandbox on the path.
+
+    ``copies_dir``: where the private copy goes when not under the data directory — the shared
+    daemon keeps it beside its socket, since it outlives the client (and the data directory)
+    that started it.
 
     The worker rebuilds its own environment from its allow-list before importing torch
     (``sandbox.runtime.worker.clean_start``), so what else is here never reaches learner code.
     """
     env = dict(environ)
-    env["PYTHONPATH"] = worker_pythonpath(data_dir)
+    env["PYTHONPATH"] = worker_pythonpath(data_dir, copies_dir)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -24,6 +24,22 @@ WARM_MODULES = (
 )
 #: Learner-side helpers, imported if they load.
 OPTIONAL_MODULES = ("sandbox.learner.show",)
+#: Left to load on use: matplotlib's backend costs ~0.4 s of matplotlib imports, which only
+#: the runs that draw with matplotlib should pay.
+LAZY_MODULES = frozenset({"sandbox.learner.mplbackend"})
+
+
+def sandbox_modules() -> list[str]:
+    """Every module of the ``sandbox`` package but :data:`LAZY_MODULES`. All are imported in
+    the zygote, so a run never needs the package's files: the folder the worker was started from may be gone
+    by then (a data directory reset or removed under a long-lived shared worker), and a lazy
+    import in a learner's run would fail with a baffling ModuleNotFoundError."""
+    import pkgutil
+
+    import sandbox
+
+    return sorted(info.name for info in pkgutil.walk_packages(sandbox.__path__, "sandbox.")
+                  if info.name not in LAZY_MODULES)
 
 
 def warm_up() -> dict[str, Any]:
@@ -40,7 +56,7 @@ def warm_up() -> dict[str, Any]:
     # lazily, and a learner's own set_num_interop_threads must still work in a run.
     torch.set_num_threads(1)
     skipped: dict[str, str] = {}
-    for name in WARM_MODULES + OPTIONAL_MODULES:
+    for name in dict.fromkeys([*WARM_MODULES, *OPTIONAL_MODULES, *sandbox_modules()]):
         try:
             importlib.import_module(name)
         except Exception as exc:  # noqa: BLE001 - a missing extra must not stop the zygote

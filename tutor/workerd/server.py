@@ -310,14 +310,12 @@ class Daemon:
                     return
 
 
-def _engine(python: str, device: str, data_dir: str | None) -> Engine:
-    """The daemon's engine; given the data dir where the engine takes one (its private
-    sandbox copy and worker log live there)."""
-    import inspect
-
-    if data_dir and "data_dir" in inspect.signature(Engine).parameters:
-        return Engine(python=python, device=device, data_dir=Path(data_dir))  # type: ignore[call-arg]
-    return Engine(python=python, device=device)
+def _engine(python: str, device: str, data_dir: str | None, code_dir: Path) -> Engine:
+    """The daemon's engine. Its worker log goes to the data dir of the client that started it;
+    the worker's code is copied beside the daemon's socket (``code_dir``), never into that data
+    dir: the daemon serves every later client too, and must not depend on a folder that its
+    first client may remove (a reset, a test's temporary home)."""
+    return Engine(python=python, device=device, data_dir=Path(data_dir) if data_dir else None, code_dir=code_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -329,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="the user data dir of the client that started it (engine logs)")
     args = parser.parse_args(argv)
     daemon = Daemon(args.python, args.device, Path(args.socket), idle_s=args.idle,
-                    engine=_engine(args.python, args.device, args.data_dir))
+                    engine=_engine(args.python, args.device, args.data_dir, Path(args.socket).parent / "code"))
     signal.signal(signal.SIGTERM, lambda *_: daemon.stop())
     signal.signal(signal.SIGINT, lambda *_: daemon.stop())
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
