@@ -119,3 +119,23 @@ def test_the_course_cache_finds_the_same_builtin_lessons_as_the_loader() -> None
     from tutor import coursecache
 
     assert coursecache.builtin_lessons_dir().resolve() == builtin_lessons_dir().resolve()
+
+
+def test_watch_follows_code_exercises_and_points_at_the_questions_it_passes() -> None:
+    from tutor.cli import UserError
+    from tutor.commands.watch_cmd import next_exercise, questions_between, starting_point
+
+    ctx = Context()
+    refs = [ex.ref for ex in ctx.course.exercises]
+    # Lesson 1.3 asks a question between its first two code exercises.
+    assert refs.index("1.3/make_tensors") < refs.index("1.3/predict_keepdim") < refs.index("1.3/standardize")
+    current = ctx.course.find_exercise("1.3/make_tensors")
+    following = next_exercise(ctx, current)
+    assert following.ref == "1.3/standardize", "the question is not watched"
+    assert [q.ref for q in questions_between(ctx, current, following)] == ["1.3/predict_keepdim"]
+    ctx.progress.record_attempt("1.3/predict_keepdim", True)
+    assert questions_between(ctx, current, following) == [], "an answered question is not pointed at again"
+    with pytest.raises(UserError, match=r"pytorch-tutor answer 1\.3/predict_keepdim"):
+        starting_point(ctx, "1.3/predict_keepdim")
+    ctx.progress.record_attempt("1.1/first_tensor", True)  # the next in course order is a question
+    assert ctx.course.exercises[1].kind == "predict" and starting_point(ctx, None).kind == "code"

@@ -42,7 +42,20 @@ def register(sub: Any) -> None:
 
 
 def course_order(ctx: Any) -> list[Any]:
-    return list(ctx.course.exercises)
+    """The code exercises, in course order: questions are answered (``answer``), not watched."""
+    return [ex for ex in ctx.course.exercises if ex.kind != "predict"]
+
+
+def questions_between(ctx: Any, current: Any, following: Any) -> list[Any]:
+    """The prediction questions not yet answered right that sit between two watched exercises
+    (in course order), so moving on can point at them instead of stepping over them silently."""
+    every = list(ctx.course.exercises)
+    refs = [ex.ref for ex in every]
+    if current.ref not in refs or following.ref not in refs:
+        return []
+    start, end = refs.index(current.ref), refs.index(following.ref)
+    between = every[start + 1:end] if start < end else []
+    return [ex for ex in between if ex.kind == "predict" and ctx.progress.state(ex.ref) != "passed"]
 
 
 def starting_point(ctx: Any, ref: str | None) -> Any:
@@ -51,7 +64,11 @@ def starting_point(ctx: Any, ref: str | None) -> Any:
     from tutor.commands.check_cmd import find_exercise
 
     if ref:
-        return find_exercise(ctx, ref)
+        exercise = find_exercise(ctx, ref)
+        if exercise.kind == "predict":
+            raise UserError(f"{exercise.ref} is a prediction question, answered rather than watched: see it with "
+                            f"`pytorch-tutor answer {exercise.ref}`, answer with `pytorch-tutor answer {exercise.ref} NUMBER`")
+        return exercise
     order = course_order(ctx)
     if not order:
         raise UserError("no exercises loaded (see `pytorch-tutor list`)")
@@ -245,6 +262,9 @@ class Watch:
                 self.say(Text("✓ every exercise here is passed — well done", style="bold green"))
                 return 0
             self.say(Text(f"→ next: {following.ref}", style="bold cyan"))
+            for question in questions_between(self.ctx, exercise, following):
+                self.say(Text(f"  (question {question.ref} comes first: pytorch-tutor answer {question.ref})",
+                              style="dim"))
             self.say()
             exercise = following
         return 0
