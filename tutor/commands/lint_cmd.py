@@ -33,7 +33,8 @@ from tutor.workspace import starter_text
 
 def register(sub: Any) -> None:
     p = sub.add_parser("lint", help="check lessons: schema, solutions pass, starters fail (for authors)")
-    p.add_argument("dir", nargs="?", metavar="DIR", help="a lesson folder or file (default: the built-in lessons)")
+    p.add_argument("dir", nargs="*", metavar="DIR",
+                   help="lesson folders or files, e.g. lessons/ch04 lessons/ch05 (default: the built-in lessons)")
     p.add_argument("--json", action="store_true", help="machine-readable report (docs/json.md)")
     p.add_argument("--only", metavar="ID", action="append", default=[],
                    help="lint only this lesson or exercise (repeatable)")
@@ -295,10 +296,11 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
     from tutor.course.loader import load_course
 
     if args.dir:
-        target = Path(args.dir)
-        if not target.exists():
-            raise UserError(f"no such lesson folder or file: {args.dir}")
-        course = load_course([target], include_builtin=False, author_checks=True)
+        targets = [Path(d) for d in args.dir]
+        for target in targets:
+            if not target.exists():
+                raise UserError(f"no such lesson folder or file: {target}")
+        course = load_course(targets, include_builtin=False, author_checks=True)
     else:
         course = load_course([Path(d) for d in ctx.lesson_dirs], include_builtin=ctx.builtin_lessons,
                              author_checks=True)
