@@ -47,11 +47,6 @@ class Tmux:
         subprocess.run(["tmux", "-L", self.server, "kill-server"], capture_output=True, timeout=30)
 
 
-# Known bug, found at the merge of sandbox v2 and the shared worker (issue 13 stays open for it):
-# through the shared worker daemon, the first check after a *pass* in the same `watch` process
-# never answers (with --no-worker, and from separate `check` commands, it does). Kept as a
-# non-strict xfail so the rest of the walk (save -> re-check in under 1 s, hint, pass) still runs.
-@pytest.mark.xfail(reason="shared-worker check after a pass hangs in one watch process (issue 13)", strict=False)
 def test_watch_rechecks_on_save_moves_on_hints_and_quits(isolated_dirs: dict[str, Path], tmp_path: Path) -> None:
     env = dict(os.environ)
     assert subprocess.run([sys.executable, "-m", "tutor", "worker", "start"], env=env, cwd=ROOT,

@@ -442,3 +442,36 @@ def test_each_interpreter_and_device_has_its_own_worker() -> None:
             worker_key("/usr/bin/python3", "cpu", here), worker_key(sys.executable, "cpu", "/elsewhere")}
     assert len(keys) == 4
     assert worker_key(sys.executable, "cpu", here) == worker_key(sys.executable, "cpu", here)
+
+
+class LingeringEngine(FakeEngine):
+    """Sends its final event, then takes a while to return (as the real engine does while it
+    cleans up): the client's next request arrives while the run is still being watched."""
+
+    def submit(self, request: RunRequest, on_event: Any = None) -> RunResult:
+        result = super().submit(request, on_event)
+        time.sleep(0.5)
+        return result
+
+
+def test_a_request_sent_right_after_a_final_event_is_not_lost(runtime: Path, tmp_path: Path) -> None:
+    # Issue 13: in one `watch` process, the check after a pass never answered: the daemon's
+    # reader for cancel lines swallowed the next request sent on the same connection.
+    daemon, thread = start_daemon(runtime, LingeringEngine())
+    engine = client.RemoteEngine()
+    results: list[str] = []
+
+    def two_in_a_row() -> None:
+        results.append(engine.submit(request(tmp_path, "first.py")).status)
+        results.append(engine.submit(request(tmp_path, "second.py")).status)
+
+    try:
+        runner = threading.Thread(target=two_in_a_row, daemon=True)
+        runner.start()
+        runner.join(15)
+        assert results == ["pass", "pass"], "the second request on the connection got no answer"
+        assert [Path(f).name for f in daemon.engine.files] == ["first.py", "second.py"]  # type: ignore[attr-defined]
+    finally:
+        engine.close()
+        daemon.stop()
+        thread.join(5)

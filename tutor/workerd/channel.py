@@ -3,6 +3,7 @@ line, ``sandbox.protocol.encode``/``decode``), with timeouts and a cap on one li
 
 from __future__ import annotations
 
+import collections
 import select
 import socket
 import time
@@ -22,12 +23,20 @@ class Channel:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self._buf = b""
+        #: Messages read ahead by one reader and handed back for the next ``recv``.
+        self._pending: collections.deque[dict[str, Any]] = collections.deque()
+
+    def push_back(self, message: dict[str, Any]) -> None:
+        """Return a message read too early: the next ``recv`` gives it first."""
+        self._pending.appendleft(message)
 
     def send(self, message: dict[str, Any]) -> None:
         self.sock.sendall(protocol.encode(message))
 
     def recv(self, timeout: float | None = None) -> dict[str, Any] | None:
         """The next message; None when the other end closed. ``TimeoutError`` past ``timeout``."""
+        if self._pending:
+            return self._pending.popleft()
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             nl = self._buf.find(b"\n")

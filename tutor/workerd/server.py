@@ -308,6 +308,13 @@ class Daemon:
                 self.engine.cancel()
                 if message is None:
                     return
+                continue
+            # Anything else is the client's *next* message: it sends one as soon as it has read
+            # this run's final event, which can be before the engine has returned here. It is
+            # handed back to the connection loop, never dropped (a dropped request left the
+            # client waiting forever: issue 13's "check after a pass hangs").
+            chan.push_back(message)
+            return
 
 
 def _engine(python: str, device: str, data_dir: str | None, code_dir: Path) -> Engine:
