@@ -40,7 +40,7 @@ def compile_body(code: str, name: str, params: str, filename: str, first_line: i
     src = f"def {name}({params}):\n" + textwrap.indent(code.rstrip() or "pass", "    ") + "\n"
     tree = ast.parse(src, filename=filename)
     ast.increment_lineno(tree, max(first_line - 2, 0))
-    return compile(tree, filename, "exec")
+    return compile(tree, filename, "exec", dont_inherit=True)
 
 
 def author_globals(setup_ns: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -79,7 +79,7 @@ def run_setup(exercise_setup: str, filename: str, first_line: int) -> dict[str, 
     if exercise_setup.strip():
         tree = ast.parse(exercise_setup, filename=filename)
         ast.increment_lineno(tree, max(first_line - 1, 0))
-        exec(compile(tree, filename, "exec"), ns)
+        exec(compile(tree, filename, "exec", dont_inherit=True), ns)
     return ns
 
 

@@ -285,7 +285,7 @@ def run_judge(job: dict[str, Any]) -> None:
         module.__file__ = ref_file
         reference_ns = module.__dict__
         try:
-            exec(compile(job.get("solution", ""), ref_file, "exec"), reference_ns)
+            exec(compile(job.get("solution", ""), ref_file, "exec", dont_inherit=True), reference_ns)
         except Exception:  # noqa: BLE001
             emit_all("error", "the reference solution failed (a lesson bug):\n" + traceback.format_exc(limit=-3))
             os._exit(0)

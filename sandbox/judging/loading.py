@@ -38,4 +38,4 @@ def prepare(file: str, import_mode: bool) -> types.ModuleType:
 
 def execute(module: types.ModuleType, source: str, file: str) -> None:
     """Run the file's code in ``module`` (exceptions propagate to the caller)."""
-    exec(compile(source, file, "exec"), module.__dict__)
+    exec(compile(source, file, "exec", dont_inherit=True), module.__dict__)  # not this module's __future__ flags
