@@ -131,7 +131,7 @@ def test_replay_errors_are_one_line(argv: list[str], fragment: str, capsys: pyte
 
 LESSON_YAML = """\
 format_version: 1
-id: "9.1"
+id: "99.1"
 title: A lesson with a recording
 prose: Some prose.
 recordings:
@@ -152,7 +152,7 @@ exercises:
 def lesson_dir(tmp_path: Path, *records: dict, torn: bool = False) -> Path:
     folder = tmp_path / "lessons" / "ch09"
     folder.mkdir(parents=True)
-    (folder / "9.1-demo.yaml").write_text(LESSON_YAML)
+    (folder / "99.1-demo.yaml").write_text(LESSON_YAML)
     path = write_session(folder / "recordings" / "gpu-run.jsonl", *records)
     if torn:
         with path.open("a") as fh:
@@ -162,27 +162,27 @@ def lesson_dir(tmp_path: Path, *records: dict, torn: bool = False) -> Path:
 
 def test_replay_lesson_includes_the_shipped_recordings(tmp_path: Path, sessions: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    lessons = lesson_dir(tmp_path, record("pass", lesson="9.1", exercise="9.1/double"))
-    write_session(sessions / "20260101-100000-1.jsonl", record("fail", lesson="9.1", exercise="9.1/double"))
-    assert main(["replay", "--lesson", "9.1", "--print", "--lessons", str(lessons)]) == 0
+    lessons = lesson_dir(tmp_path, record("pass", lesson="99.1", exercise="99.1/double"))
+    write_session(sessions / "20260101-100000-1.jsonl", record("fail", lesson="99.1", exercise="99.1/double"))
+    assert main(["replay", "--lesson", "99.1", "--print", "--lessons", str(lessons)]) == 0
     out = capsys.readouterr().out
-    assert "recorded attempts at 9.1 (1 shipped with the lesson)" in out
-    assert "1/2  check 9.1/double" in out and "2/2  check 9.1/double" in out
+    assert "recorded attempts at 99.1 (1 shipped with the lesson)" in out
+    assert "1/2  check 99.1/double" in out and "2/2  check 99.1/double" in out
     assert out.count("shipped with the lesson") == 2            # the title and the shipped attempt
 
 
 def test_lint_accepts_a_good_shipped_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    lessons = lesson_dir(tmp_path, record("pass", lesson="9.1", exercise="9.1/double"))
+    lessons = lesson_dir(tmp_path, record("pass", lesson="99.1", exercise="99.1/double"))
     assert main(["lint", str(lessons), "--no-run", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] and report["lessons"][0]["errors"] == []
 
 
 @pytest.mark.parametrize("records, torn, fragment", [
-    ((record("pass", lesson="9.1", exercise="9.1/double"),), True, "cut off"),
-    ((record("pass"),), False, "is about lesson '1.3', not 9.1"),
-    ((record("pass", lesson="9.1", exercise="9.1/triple"),), False, "this lesson does not have"),
-    ((record("maybe", lesson="9.1", exercise="9.1/double"),), False, "status must be one of"),
+    ((record("pass", lesson="99.1", exercise="99.1/double"),), True, "cut off"),
+    ((record("pass"),), False, "is about lesson '1.3', not 99.1"),
+    ((record("pass", lesson="99.1", exercise="99.1/triple"),), False, "this lesson does not have"),
+    ((record("maybe", lesson="99.1", exercise="99.1/double"),), False, "status must be one of"),
     ((), False, "no run records"),
 ])
 def test_lint_rejects_bad_shipped_recordings(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -195,7 +195,7 @@ def test_lint_rejects_bad_shipped_recordings(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_lint_reports_a_missing_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    lessons = lesson_dir(tmp_path, record("pass", lesson="9.1", exercise="9.1/double"))
+    lessons = lesson_dir(tmp_path, record("pass", lesson="99.1", exercise="99.1/double"))
     (lessons / "ch09" / "recordings" / "gpu-run.jsonl").unlink()
     assert main(["lint", str(lessons), "--no-run"]) == 1
     assert "no such file" in capsys.readouterr().out
