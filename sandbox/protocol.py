@@ -252,6 +252,9 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
     #: Learner events dropped past the caps, by type (``MAX_CHILD_EVENTS``, ``MAX_CHILD_EVENT_TOTAL``).
     dropped_events: dict[str, int] = field(default_factory=dict)
+    #: Where the worker's time went, in ms (prepare, launch, confine, child, judge): the
+    #: worker's own account, for ``bench``; never shown as the learner's wait.
+    timing: dict[str, float] = field(default_factory=dict)
 
     def apply(self, event: dict[str, Any]) -> None:
         """Fold one event into the result (the client calls this for every event)."""
@@ -282,6 +285,9 @@ class RunResult:
             self.child_ms = float(event.get("child_ms", 0.0) or 0.0)
             self.isolation = dict(event.get("isolation") or {})
             self.error = str(event.get("error", ""))
+            timing = event.get("timing")
+            if isinstance(timing, dict):
+                self.timing = {str(k): float(v) for k, v in timing.items() if isinstance(v, (int, float))}
             dropped = event.get("dropped_events")
             if isinstance(dropped, dict):
                 self.dropped_events = {str(k): int(v) for k, v in dropped.items() if isinstance(v, int)}

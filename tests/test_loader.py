@@ -213,3 +213,24 @@ def test_json_schema_agrees_with_the_validator_on_the_builtin_lessons() -> None:
     bad = yaml.safe_load(VALID.replace("time_budget: 5", "time_budget: soon"))
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema.json_schema())
+
+
+def test_a_syntax_error_in_set_up_or_check_code_is_lints_to_report(tmp_path: Path) -> None:
+    """Set-up and check code are compiled by lint (author_checks), not on every cold load:
+    learners never edit them, and they are most of a lesson's code."""
+    for field, old, new, bad in [
+        ("exercises[0].setup", "    time_budget: 5\n", "    time_budget: 5\n    setup: |\n      def helper(:\n          pass\n",
+         "      def helper(:"),
+        ("exercises[0].checks[0].cases", "          yield (torch.randn(2, generator=gen), torch.randn(2, generator=gen))",
+         "          yield (torch.randn(2, generator=gen), torch.randn(2, generator=gen)", None),
+    ]:
+        text = VALID.replace(old, new, 1)
+        assert text != VALID
+        path = write(tmp_path, text)
+        lesson, errors = load_file(path)
+        assert errors == [] and lesson is not None
+        lesson, errors = load_file(path, author_checks=True)
+        (err,) = errors
+        assert err.field == field and "syntax error" in err.message
+        if bad is not None:
+            assert f"line {text.splitlines().index(bad) + 1} of the file" in err.message

@@ -234,6 +234,7 @@ class Engine:
                 return result
             # The worker enforces the real limits; this is only a guard against a stuck worker.
             deadline = time.monotonic() + 4 * request.limits.timeout_s + 120
+            answered = False
             try:
                 while True:
                     event = self._read_event(deadline)
@@ -256,9 +257,13 @@ class Engine:
                         except Exception:  # noqa: BLE001
                             pass
                     if event.get("type") == "final":
+                        answered = True
                         return result
             finally:
-                if request.workdir and self.runs_dir is not None:
+                # A worker that answered removes the run directory it created itself, when it
+                # is idle (sandbox/runtime/cleanup.py DeferredRemoval): removing it here would
+                # put tens of milliseconds of disk work between this check and the next.
+                if request.workdir and self.runs_dir is not None and not answered:
                     _remove_tree(Path(request.workdir))
                 if self.state == "running":
                     self._set_state("ready")

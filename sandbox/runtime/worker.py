@@ -33,7 +33,7 @@ from sandbox import protocol
 from sandbox.isolation.environment import worker_environ
 from sandbox.isolation.report import for_run, isolation_report
 from sandbox.judging import verdict
-from sandbox.runtime.cleanup import remove_tree
+from sandbox.runtime.cleanup import DeferredRemoval, remove_tree
 from sandbox.runtime.cold import ColdLauncher
 from sandbox.runtime import runenv, runplan
 from sandbox.runtime.supervise import Emit, Ended, Launcher, Started, classify, launch, watch
@@ -46,8 +46,10 @@ def judge_limits(limits: protocol.Limits) -> protocol.Limits:
 
 def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
                    cancelled: Callable[[], bool] | None = None,
-                   isolation: dict[str, Any] | None = None) -> None:
-    """Run one request to its final event."""
+                   isolation: dict[str, Any] | None = None,
+                   trash: DeferredRemoval | None = None) -> None:
+    """Run one request to its final event. Its directories are removed before this returns,
+    or, given ``trash``, queued there (the worker empties it when idle)."""
     started = time.monotonic()
     run_id = req.run_id
     # Short: the run's TMPDIR lives here, and multiprocessing's socket paths under it must
@@ -152,9 +154,10 @@ def handle_request(req: protocol.RunRequest, launcher: Launcher, emit: Emit,
             if after is not None:
                 after()
         finally:
-            remove_tree(private_dir)
-            if own_workdir:
-                remove_tree(workdir)
+            remove = trash.add if trash is not None else remove_tree
+            if own_workdir and not workdir.startswith(private_dir + os.sep):
+                remove(workdir)
+            remove(private_dir)
 
 
 def _confinement(ended: Ended) -> dict[str, Any] | None:
@@ -175,6 +178,11 @@ def _read_text(path: str) -> str:
 
 class _Requests:
     """Reads request lines from stdin; notices cancel lines while a run is in progress."""
+
+    #: How long a finished request's chores wait for the next request: a client that sends
+    #: checks back to back (a watch loop, a script) answers within milliseconds; a learner
+    #: pressing a key again takes longer than this.
+    CHORE_GRACE_S = 0.1
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
@@ -197,8 +205,15 @@ class _Requests:
             if msg is not None:
                 self.pending.append(msg)
 
-    def next(self, idle: Callable[[], None] | None = None) -> dict[str, Any] | None:
-        """The next message; while none is waiting, call ``idle`` now and then."""
+    def next(self, idle: Callable[[], None] | None = None,
+             chore: Callable[[], bool] | None = None) -> dict[str, Any] | None:
+        """The next message; while none is waiting, do ``chore`` (one small piece of work
+        per call, False once there is none left) between looks for a message, then call
+        ``idle`` now and then."""
+        if chore is not None and not self.pending and not self.eof:
+            self._read(self.CHORE_GRACE_S)  # a request sent right after the last answer goes first
+            while not self.pending and not self.eof and chore():
+                self._read(0)
         while not self.pending and not self.eof:
             self._read(None if idle is None else 0.5)
             if idle is not None and not self.pending and not self.eof:
@@ -260,14 +275,19 @@ def serve(launcher: Launcher, hello: dict[str, Any], isolation: dict[str, Any]) 
     emit = make_emitter(out_fd)
     emit(hello)
     requests = _Requests(0)
+    # The last runs' directories are removed between requests, one at a time, only while no
+    # request waits: never between a check and the one pressed right after it.
+    trash = DeferredRemoval()
     idle = getattr(launcher, "idle", None)
     while True:
-        msg = requests.next(idle)
+        msg = requests.next(idle, chore=trash.remove_one)
         if msg is None:
+            trash.hand_off()
             return
         if msg.get("type") == "cancel":
             continue
         if msg.get("type") == "ping":
+            trash.empty()  # "ready" also means the last runs' directories are gone
             settle = getattr(launcher, "settle", None)
             if settle is not None:
                 try:
@@ -284,7 +304,8 @@ def serve(launcher: Launcher, hello: dict[str, Any], isolation: dict[str, Any]) 
             continue
         req.run_id = reply.run_id
         try:
-            handle_request(req, launcher, reply, cancelled=requests.cancel_requested, isolation=isolation)
+            handle_request(req, launcher, reply, cancelled=requests.cancel_requested, isolation=isolation,
+                           trash=trash)
         except Exception as exc:  # noqa: BLE001 - one broken request must not take the worker down
             reply({"type": "final", "status": "error", "outcome": "ok", "error": f"worker failure: {exc!r}"})
         if not reply.final_sent:  # a request always ends with exactly one final event
@@ -334,7 +355,9 @@ def parse_args(argv: list[str]) -> Any:
                         help="warm (fork a zygote; default on Linux), spare (exec'd single-use spares; "
                              "default elsewhere), cold (a fresh interpreter per process)")
     parser.add_argument("--device", default="cpu", help="warm spares for this device too (cuda, cuda:N, mps)")
-    parser.add_argument("--spares", type=int, default=2, help="spares kept ready per device (default 2)")
+    parser.add_argument("--spares", type=int, default=4,
+                        help="spares kept ready per device (default 4: two checks' worth, so a check pressed "
+                             "right after another finds its two ready while the last two are replaced)")
     parser.add_argument("--fork-servers", type=int, default=2,
                         help="warm mode: processes that fork the spares in parallel (default 2; 0: the zygote forks them)")
     return parser.parse_args(argv)

@@ -63,9 +63,10 @@ def _display(path: Path) -> str:
 
 
 def load_file(path: Path, author_checks: bool = False) -> tuple[Lesson | None, list[LessonError]]:
-    """One lesson file. ``author_checks`` (lint) also compiles the authored mistakes and
-    alternatives: learners never run them, and there can be dozens per lesson, so the tutor
-    itself does not pay for that on every start."""
+    """One lesson file. ``author_checks`` (lint) also compiles the set-up, the check code and
+    the authored mistakes and alternatives: learners never edit them, lint (and CI) proves
+    them, and they are most of a lesson's code, so the tutor does not pay for that on every
+    cold load."""
     shown = _display(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -169,7 +170,10 @@ def _semantic_errors(data: dict[str, Any], doc: yamlsource.Located, shown: str, 
             _compile_error(ex["snippet"], doc.content_lines.get(("exercises", i, "snippet"), 1),
                            ("exercises", i, "snippet"), err)
             continue
-        for key in ("starter", "solution", "setup"):
+        # What learners see and run is compiled at every load; what only the checker runs (set-up,
+        # check code) and what only lint runs (mistakes, alternatives) is compiled by lint
+        # (``author_checks``): two thirds of the course's code, most of a cold load's time.
+        for key in ("starter", "solution", "setup") if author_checks else ("starter", "solution"):
             if key in ex:
                 _compile_error(ex[key], doc.content_lines.get(("exercises", i, key), 1), ("exercises", i, key), err)
         for key in ("mistakes", "alternatives"):
@@ -205,7 +209,7 @@ def _semantic_errors(data: dict[str, Any], doc: yamlsource.Located, shown: str, 
                 err(path + ("tolerance",), "`tolerance` only applies to `function` and `variable` checks")
             if "scope" in check and kind != "source":
                 err(path + ("scope",), "`scope` only applies to `forbid`/`require` checks")
-            for key in ("cases", "probe", "judge"):
+            for key in ("cases", "probe", "judge") if author_checks else ():
                 if key in check:
                     _compile_error("def _():\n" + _indent(check[key]), doc.content_lines.get(path + (key,), 1) - 1,
                                    path + (key,), err)
