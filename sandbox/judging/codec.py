@@ -6,8 +6,11 @@ crosses over may run code on load, so:
 * values are first reduced to plain containers (dict, list, tuple), scalars, strings,
   dtypes, devices, ``torch.Size`` and **plain** ``torch.Tensor`` objects (a tensor subclass,
   e.g. one with ``__torch_function__``, is stripped to its base class and flagged);
-* the result is written with ``torch.save`` and read back with ``torch.load(weights_only=True)``,
-  whose unpickler refuses anything but that whitelist (the judge never unpickles freely).
+* the result is written in a small binary format of our own (``sandbox.judging.wire``) that
+  the judge parses without ``pickle``; a value that format does not carry (a quantized or
+  sparse tensor...) sends the whole payload with ``torch.save`` instead, read back with
+  ``torch.load(weights_only=True)``, whose unpickler refuses anything but that whitelist (the
+  judge never unpickles freely).
 
 Anything else (a module, a generator, an arbitrary object) becomes an ``Opaque`` record that
 names its type, so a check can say "expected a tensor, got a list".
@@ -19,6 +22,8 @@ import math
 import os
 import tempfile
 from typing import Any
+
+from sandbox.judging import wire
 
 OPAQUE_KEY = "__opaque_type__"
 SUBCLASS_KEY = "__tensor_subclass__"
@@ -122,15 +127,28 @@ def _plain_tensor(t: Any) -> Any:
 
 
 def save(data: Any, path: str) -> None:
-    import torch
+    plain = to_plain(data)
+    try:
+        payload = wire.dumps(plain)
+    except Exception:  # noqa: BLE001 - wire.Unsupported, or a tensor kind it never met: torch.save carries it
+        import torch
 
-    torch.save(to_plain(data), path)
+        torch.save(plain, path)
+        return
+    with open(path, "wb") as fh:
+        fh.write(payload)
 
 
 def load(path: str) -> Any:
+    with open(path, "rb") as fh:
+        payload = fh.read()
+    if payload.startswith(wire.MAGIC):
+        return revive(wire.loads(payload))
+    import io
+
     import torch
 
-    return revive(torch.load(path, weights_only=True, map_location="cpu"))
+    return revive(torch.load(io.BytesIO(payload), weights_only=True, map_location="cpu"))
 
 
 def revive(value: Any, depth: int = 0) -> Any:

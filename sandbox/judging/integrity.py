@@ -31,7 +31,7 @@ _BUILTINS_MUTABLE = frozenset({"print", "input", "help", "_", "exit", "quit", "c
 
 #: The harness's own modules: every function in them, and its code object.
 HARNESS_MODULES = (
-    "sandbox.judging.harness", "sandbox.judging.checks", "sandbox.judging.codec",
+    "sandbox.judging.harness", "sandbox.judging.checks", "sandbox.judging.codec", "sandbox.judging.wire",
     "sandbox.judging.compare", "sandbox.learner.events",
     "sandbox.judging.integrity", "sandbox.judging.cases", "sandbox.judging.loading",
     "sandbox.judging.helpers", "sandbox.judging.budget", "sandbox.judging.source_rules",
