@@ -141,3 +141,27 @@ async def test_tui_output_pane_applies_carriage_returns_keeps_head_and_tail(isol
         assert text.count("is held back") == 1                     # once
         assert "line 06000" not in text                            # the middle is gone
         assert "ran to the end" in text
+
+
+async def test_visuals_asked_for_before_their_tab_is_mounted_are_drawn_once_it_is():
+    """On a busy machine the lesson screen restored an exercise's last result before the
+    Visuals tab was mounted, and mounting into it raised MountError: the app ended."""
+    from textual.app import App
+    from textual.containers import Vertical
+
+    from tutor.ui.widgets.output_pane import VisualsView
+    from render_fixtures import artifacts
+
+    view = VisualsView(id="late")
+    view.reset()                                  # what pane.clear() does
+    view.add(artifacts()["tensor_small"])         # and a replayed result's artifact
+    app = App()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.mount(Vertical(id="host"))
+        await app.query_one("#host").mount(view)
+        await pilot.pause()
+        visuals = list(view.query(".visual"))
+        assert len(visuals) == 1 and not list(view.query(".placeholder"))
+        view.reset()                               # mounted now: the placeholder is back
+        await pilot.pause()
+        assert not list(view.query(".visual")) and len(list(view.query(".placeholder"))) == 1

@@ -214,14 +214,35 @@ def plain_text(renderable: RenderableType, width: int = 200) -> str:
 
 
 class VisualsView(VerticalScroll):
-    """The renders of the run's artifacts (tensors, graphs, images, ...)."""
+    """The renders of the run's artifacts (tensors, graphs, images, ...).
+
+    It sits in a tab that Textual may mount after the screen asks it to show a result (on a
+    slow or busy machine, an exercise's last result is restored before its tab is mounted):
+    until then what it is asked to show is kept and drawn on mount — mounting children into
+    an unmounted widget raises MountError, which ended the app."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pending: list[dict[str, Any]] | None = []  # None once mounted
+
+    def on_mount(self) -> None:
+        pending, self._pending = self._pending, None
+        self.reset()
+        for artifact in pending or []:
+            self.add(artifact)
 
     def reset(self) -> None:
+        if self._pending is not None:
+            self._pending.clear()
+            return
         self.remove_children()
         self.mount(Static(Text("Visuals your code produces with show() appear here.", style="dim"),
                           classes="placeholder"))
 
     def add(self, artifact: dict[str, Any]) -> None:
+        if self._pending is not None:
+            self._pending.append(artifact)
+            return
         for placeholder in self.query(".placeholder"):
             placeholder.remove()
         self.mount(Static(self.draw(artifact), classes="visual"))
