@@ -165,3 +165,22 @@ async def test_visuals_asked_for_before_their_tab_is_mounted_are_drawn_once_it_i
         view.reset()                               # mounted now: the placeholder is back
         await pilot.pause()
         assert not list(view.query(".visual")) and len(list(view.query(".placeholder"))) == 1
+
+
+async def test_visuals_asked_for_while_the_app_closes_are_let_go():
+    """A learner quitting as a lesson opens: the restored result's reset must not raise
+    (it wrote a crash report and a failing exit status)."""
+    from textual.app import App
+
+    from tutor.ui.widgets.output_pane import VisualsView
+    from render_fixtures import artifacts
+
+    app = App()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = VisualsView()
+        await app.mount(view)
+        await pilot.pause()
+        app.exit(0)
+        view.reset()
+        view.add(artifacts()["tensor_small"])
+    assert app.return_code == 0

@@ -219,7 +219,8 @@ class VisualsView(VerticalScroll):
     It sits in a tab that Textual may mount after the screen asks it to show a result (on a
     slow or busy machine, an exercise's last result is restored before its tab is mounted):
     until then what it is asked to show is kept and drawn on mount — mounting children into
-    an unmounted widget raises MountError, which ended the app."""
+    an unmounted widget raises MountError, which ended the app. Once the app is closing
+    (``is_attached`` is then False), there is nothing to draw into."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -235,6 +236,8 @@ class VisualsView(VerticalScroll):
         if self._pending is not None:
             self._pending.clear()
             return
+        if not self.is_attached:  # the app is closing (a learner quitting as the lesson opens)
+            return
         self.remove_children()
         self.mount(Static(Text("Visuals your code produces with show() appear here.", style="dim"),
                           classes="placeholder"))
@@ -242,6 +245,8 @@ class VisualsView(VerticalScroll):
     def add(self, artifact: dict[str, Any]) -> None:
         if self._pending is not None:
             self._pending.append(artifact)
+            return
+        if not self.is_attached:
             return
         for placeholder in self.query(".placeholder"):
             placeholder.remove()
