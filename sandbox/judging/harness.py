@@ -31,13 +31,21 @@ from sandbox.learner import assets  # noqa: F401 - recorded by integrity.baselin
 SANDBOX_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the whole sandbox package
 
 
-def run_threads() -> int:
-    """How many intra-op threads a run gets: the cores, at most 4 (the zygote used 1)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(1, min(4, cores))
+def run_threads(kind: str = "run", cores: int | None = None) -> int:
+    """How many intra-op threads the learner's process gets (the zygote used 1).
+
+    A ``run`` has the machine to itself: the cores, at most 4. During a ``check`` the judge
+    runs the reference solution beside the learner's code, so the learner gets half of them:
+    on 2 cores, two OpenMP threads that spin at every barrier against the judge made small
+    training loops 5-50x slower on a busy machine (16 lessons had set one thread in their
+    checks by hand before this was the default)."""
+    if cores is None:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cores = os.cpu_count() or 1
+    share = cores // 2 if kind == "check" else cores
+    return max(1, min(4, share))
 
 
 def seed_everything(seed: int, device: str = "cpu") -> None:
@@ -143,7 +151,7 @@ def run_learner(job: dict[str, Any]) -> None:
     from sandbox.runtime import runenv
 
     runenv.sync_torch_with_env()
-    torch.set_num_threads(run_threads())
+    torch.set_num_threads(run_threads("check" if is_check else "run"))
     seed_everything(own_seed, str(job.get("device") or "cpu"))
     import_mode = is_check and version >= 2
     _share_assets(job)
