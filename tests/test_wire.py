@@ -28,6 +28,8 @@ def payload() -> dict:
             torch.randn(2, 3, 4, generator=gen).permute(2, 0, 1),      # permuted: strides kept
             torch.randn(4, generator=gen).expand(3, 4),                # overlapping: made contiguous
             torch.randn(1, 6, generator=gen)[:, ::2],                  # a step: made contiguous
+            torch.randn(3, 10, generator=gen)[:1, :5],                 # a size-1 dim with a wide stride (10, 1)
+            torch.randn(4, 1, 3, generator=gen).transpose(0, 1),       # a size-1 dim moved to the front
             torch.randn(2, 2, dtype=torch.complex64, generator=gen).conj(),
             torch.randn(2, 2, generator=gen).neg(),
             torch.arange(6, dtype=torch.int32).to(torch.uint16),

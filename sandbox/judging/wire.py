@@ -319,7 +319,10 @@ class _Reader:
         extent = 1
         for n in sizes:
             extent *= max(n, 1)
-        if any(not 0 <= st <= extent for st in strides):  # a dense layout's strides never exceed this
+        # A dense layout's strides never exceed its extent; a size-1 dim's stride says nothing
+        # about the layout (a row sliced from a wider tensor keeps the wide stride) but is kept,
+        # as torch.save keeps it, within a sane bound.
+        if any(not 0 <= st <= (extent if n != 1 else 2 ** 40) for n, st in zip(sizes, strides)):
             raise WireError("a stride outside the tensor")
         try:
             flat = torch.frombuffer(bytearray(raw), dtype=dtype) if numel else torch.empty(0, dtype=dtype)
