@@ -136,7 +136,9 @@ class Engine:
         except OSError:
             pass
         try:
-            proc.wait(timeout=0.5)
+            # Long enough for the worker to remove its last runs' folders (a few, queued while
+            # checks came back to back: sandbox/runtime/cleanup.py) before it is killed.
+            proc.wait(timeout=EXIT_GRACE_S)
         except subprocess.TimeoutExpired:
             try:
                 os.killpg(proc.pid, 9)
@@ -302,6 +304,10 @@ class Engine:
             proc.stdin.flush()
         except (OSError, ValueError):
             pass
+
+
+#: Seconds a closing worker gets to exit by itself before it is killed.
+EXIT_GRACE_S = 3.0
 
 
 def _remove_tree(path: Path) -> None:

@@ -74,11 +74,13 @@ class DeferredRemoval:
     Removing even a small tree costs tens of milliseconds on a busy disk (measured here: 20
     empty folders, 40-100 ms on ext4 under load), and a check pressed right after another
     would wait for it. So the worker queues a finished run's directories (its processes are
-    already killed) and removes them one by one while no request waits. The queue is bounded: past ``limit``
+    already killed) and removes them one by one while no request waits, and all of them
+    when it exits (the zygote is its PID namespace's init, so a helper process left to do it
+    would be killed with it). The queue is bounded: past ``limit``
     entries the oldest is removed at once, so a learner who never pauses cannot fill the disk.
     """
 
-    def __init__(self, limit: int = 32) -> None:
+    def __init__(self, limit: int = 8) -> None:
         self.limit = limit
         self.paths: list[str] = []
 
@@ -97,25 +99,6 @@ class DeferredRemoval:
     def empty(self) -> None:
         while self.paths:
             remove_tree(self.paths.pop(0))
-
-    def hand_off(self) -> None:
-        """At the worker's exit: remove what is queued in a detached process of its own, so
-        that the exit is not held up (the tutor waits only briefly before it kills a worker
-        that is slow to leave, and then the directories would be left behind)."""
-        if not self.paths:
-            return
-        try:
-            pid = os.fork()
-        except OSError:
-            self.empty()
-            return
-        if pid == 0:
-            try:
-                os.setsid()  # out of the worker's process group, which may be killed now
-                self.empty()
-            finally:
-                os._exit(0)
-        self.paths = []
 
     def __len__(self) -> int:
         return len(self.paths)

@@ -282,7 +282,7 @@ def serve(launcher: Launcher, hello: dict[str, Any], isolation: dict[str, Any]) 
     while True:
         msg = requests.next(idle, chore=trash.remove_one)
         if msg is None:
-            trash.hand_off()
+            trash.empty()  # bounded (DeferredRemoval.limit); the engine waits for this exit
             return
         if msg.get("type") == "cancel":
             continue
