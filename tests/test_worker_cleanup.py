@@ -79,48 +79,48 @@ def test_the_queue_is_bounded_so_a_learner_who_never_pauses_cannot_fill_the_disk
     assert len(trash) == 2
 
 
-def test_chores_wait_for_a_request_sent_right_after_an_answer(tmp_path: Path) -> None:
+@pytest.fixture
+def request_pipe():
+    """A worker's request reader on a pipe, and the pipe's write end (the client's side)."""
     r, w = os.pipe()
     try:
-        requests = _Requests(r)
-        done: list[int] = []
-
-        def chore() -> bool:
-            done.append(1)
-            if len(done) == 3:  # the last piece of work: then a request comes
-                os.write(w, b'{"type": "run"}\n')
-                return False
-            return True
-
-        os.write(w, b'{"type": "ping"}\n')
-        assert requests.next(None, chore=chore) == {"type": "ping"}
-        assert done == []  # the waiting request went first
-        # Nothing waits now: after the grace period the chores run, one per look for a message.
-        assert requests.next(None, chore=chore) == {"type": "run"}
-        assert len(done) == 3
+        yield _Requests(r), w
     finally:
         os.close(r)
         os.close(w)
 
 
-def test_chores_stop_as_soon_as_a_request_arrives(tmp_path: Path) -> None:
-    r, w = os.pipe()
-    try:
-        requests = _Requests(r)
-        done: list[int] = []
+def test_chores_wait_for_a_request_sent_right_after_an_answer(request_pipe) -> None:
+    requests, w = request_pipe
+    done: list[int] = []
 
-        def chore() -> bool:
-            done.append(1)
-            if len(done) == 2:
-                os.write(w, b'{"type": "ping"}\n')  # a request arrives during the second chore
-            return True  # there would always be more
+    def chore() -> bool:
+        done.append(1)
+        if len(done) == 3:  # the last piece of work: then a request comes
+            os.write(w, b'{"type": "run"}\n')
+            return False
+        return True
 
-        msg = requests.next(None, chore=chore)
-        assert msg == {"type": "ping"}
-        assert len(done) == 2
-    finally:
-        os.close(r)
-        os.close(w)
+    os.write(w, b'{"type": "ping"}\n')
+    assert requests.next(None, chore=chore) == {"type": "ping"}
+    assert done == []  # the waiting request went first
+    # Nothing waits now: after the grace period the chores run, one per look for a message.
+    assert requests.next(None, chore=chore) == {"type": "run"}
+    assert len(done) == 3
+
+
+def test_chores_stop_as_soon_as_a_request_arrives(request_pipe) -> None:
+    requests, w = request_pipe
+    done: list[int] = []
+
+    def chore() -> bool:
+        done.append(1)
+        if len(done) == 2:
+            os.write(w, b'{"type": "ping"}\n')  # a request arrives during the second chore
+        return True  # there would always be more
+
+    assert requests.next(None, chore=chore) == {"type": "ping"}
+    assert len(done) == 2
 
 
 @pytest.mark.timeout(180)

@@ -27,6 +27,8 @@ __all__ = ["Engine", "EngineError", "limits_for", "sandbox_parent"]
 EventCallback = Callable[[dict[str, Any]], None]
 
 #: How long the worker may take to say hello (a cold interpreter; a warm one imports torch).
+#: Seconds a closing worker gets to exit by itself before it is killed.
+EXIT_GRACE_S = 3.0
 START_TIMEOUT_S = 120.0
 
 
@@ -304,10 +306,6 @@ class Engine:
             proc.stdin.flush()
         except (OSError, ValueError):
             pass
-
-
-#: Seconds a closing worker gets to exit by itself before it is killed.
-EXIT_GRACE_S = 3.0
 
 
 def _remove_tree(path: Path) -> None:
