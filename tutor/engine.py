@@ -27,9 +27,9 @@ __all__ = ["Engine", "EngineError", "limits_for", "sandbox_parent"]
 EventCallback = Callable[[dict[str, Any]], None]
 
 #: How long the worker may take to say hello (a cold interpreter; a warm one imports torch).
+START_TIMEOUT_S = 120.0
 #: Seconds a closing worker gets to exit by itself before it is killed.
 EXIT_GRACE_S = 3.0
-START_TIMEOUT_S = 120.0
 
 
 class EngineError(RuntimeError):
