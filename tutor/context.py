@@ -30,16 +30,33 @@ class Context:
 
     @cached_property
     def course(self) -> Course:
-        from tutor.coursecache import builtin_lessons_dir, load_cached
+        from tutor.coursecache import load_cached
 
         def load() -> Course:
             from tutor.course.loader import load_course  # YAML and the schema: only on a cache miss
 
-            return load_course(extra, include_builtin=self.builtin_lessons)
+            return load_course([Path(d) for d in self.lesson_dirs], include_builtin=self.builtin_lessons)
+
+        return load_cached(self._lesson_dirs(), self.paths.data / "cache", load)
+
+    def find_exercise(self, ref: str) -> Exercise | None:
+        """``course.find_exercise(ref)``; a ``LESSON/SLUG`` ref is read from that lesson's own
+        cache file when it is current, so one command need not decode the whole course."""
+        lesson_id, sep, slug = ref.strip().partition("/")
+        if sep and "course" not in self.__dict__:
+            from tutor.coursecache import load_cached_lesson
+
+            lesson = load_cached_lesson(self._lesson_dirs(), self.paths.data / "cache", lesson_id)
+            exercise = lesson.exercise(slug) if lesson is not None else None
+            if exercise is not None:
+                return exercise
+        return self.course.find_exercise(ref)
+
+    def _lesson_dirs(self) -> list[Path]:
+        from tutor.coursecache import builtin_lessons_dir
 
         extra = [Path(d) for d in self.lesson_dirs]
-        dirs = ([builtin_lessons_dir()] if self.builtin_lessons else []) + extra
-        return load_cached(dirs, self.paths.data / "cache", load)
+        return ([builtin_lessons_dir()] if self.builtin_lessons else []) + extra
 
     @cached_property
     def progress(self) -> Progress:

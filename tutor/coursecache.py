@@ -5,6 +5,10 @@ the shell has about 0.3 s in all. The loaded :class:`~tutor.course.model.Course`
 JSON in the data dir, keyed by the size and mtime of every file under the lesson folders
 and of the loader's own code, so any edit to a lesson (or to the loader) loads afresh.
 
+Each lesson is also kept in a file of its own (``course-KEY.lesson-ID.json``): ``check
+1.3/standardize`` from the shell needs one lesson, and decoding one costs a millisecond where
+the whole course costs tens (``load_cached_lesson``).
+
 JSON, not pickle, on purpose: learner code runs as the same user and may be able to write
 the data dir; a cache it tampers with must not run code here. Only the dataclasses of
 ``tutor.course.model`` are rebuilt from it (an allow-list), and anything unexpected just
@@ -20,7 +24,10 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+#: Lesson ids that may name a file of their own (the loader's ids are ``N.M``; anything else
+#: is only ever found through the whole course).
+_FILE_SAFE_ID = frozenset("0123456789.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-")
 
 
 def builtin_lessons_dir() -> Path:
@@ -98,6 +105,46 @@ def _decode(value: Any, classes: dict[str, type]) -> Any:
     return value
 
 
+def _lesson_path(course_path: Path, lesson_id: str) -> Path | None:
+    if not lesson_id or not set(lesson_id) <= _FILE_SAFE_ID or lesson_id.startswith("."):
+        return None
+    return course_path.with_name(f"{course_path.stem}.lesson-{lesson_id}.json")
+
+
+def _read(path: Path, class_name: str) -> Any:
+    """The cached object in ``path`` if it is a ``class_name``; None for anything else."""
+    try:
+        value = _decode(json.loads(path.read_text(encoding="utf-8")), _classes())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None
+    return value if type(value).__name__ == class_name else None
+
+
+def _write(cache_dir: Path, path: Path, course: Any) -> None:
+    """The course and each of its lessons, written atomically; older caches removed."""
+    try:
+        files = {path: json.dumps(_encode(course), ensure_ascii=False)}
+        ids = [lesson.id for lesson in course.lessons]
+        for lesson in course.lessons:
+            lesson_path = _lesson_path(path, lesson.id)
+            if lesson_path is not None and ids.count(lesson.id) == 1:
+                files[lesson_path] = json.dumps(_encode(lesson), ensure_ascii=False)
+    except (TypeError, ValueError, AttributeError):
+        return  # something the cache cannot hold: loading is always right
+    try:
+        from tutor.storage import atomic_write_text
+
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for old in cache_dir.glob("course-*.json"):
+            if not old.name.startswith(f"{path.stem}."):
+                old.unlink(missing_ok=True)
+        # The lessons first: a course file present means its lesson files are too.
+        for target, data in sorted(files.items(), key=lambda item: item[0] == path):
+            atomic_write_text(target, data)
+    except (OSError, ImportError):
+        pass
+
+
 def load_cached(dirs: list[Path], cache_dir: Path, load: Callable[[], Any]) -> Any:
     """The course for ``dirs``: from the cache if it is current, else ``load()`` (and cached)."""
     try:
@@ -105,25 +152,23 @@ def load_cached(dirs: list[Path], cache_dir: Path, load: Callable[[], Any]) -> A
     except OSError:
         return load()
     path = cache_dir / f"course-{key}.json"
-    try:
-        course = _decode(json.loads(path.read_text(encoding="utf-8")), _classes())
-        if type(course).__name__ == "Course":
-            return course
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass
+    course = _read(path, "Course")
+    if course is not None:
+        return course
     course = load()
-    try:
-        data = json.dumps(_encode(course), ensure_ascii=False)
-    except (TypeError, ValueError):
-        return course  # something the cache cannot hold: loading is always right
-    try:
-        from tutor.storage import atomic_write_text
-
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        for old in cache_dir.glob("course-*.json"):
-            if old != path:
-                old.unlink(missing_ok=True)
-        atomic_write_text(path, data)
-    except (OSError, ImportError):
-        pass
+    _write(cache_dir, path, course)
     return course
+
+
+def load_cached_lesson(dirs: list[Path], cache_dir: Path, lesson_id: str) -> Any:
+    """Lesson ``lesson_id`` from a current cache, or None (not cached, not current, not a
+    lesson there): the caller then loads the whole course, which also fills the cache."""
+    try:
+        key = cache_key(dirs)
+    except OSError:
+        return None
+    path = _lesson_path(cache_dir / f"course-{key}.json", lesson_id)
+    if path is None:
+        return None
+    lesson = _read(path, "Lesson")
+    return lesson if lesson is not None and lesson.id == lesson_id else None

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tutor.display import console, print_result
 from tutor.timing import waited_s
 from tutor.workspace import ensure_exercise_file
 
@@ -36,7 +35,7 @@ def register(sub: Any) -> None:
 def find_exercise(ctx: Any, ref: str) -> Any:
     from tutor.cli import UserError
 
-    exercise = ctx.course.find_exercise(ref)
+    exercise = ctx.find_exercise(ref)
     if exercise is None:
         lesson = ctx.course.lesson(ref.strip())
         if lesson is not None:
@@ -99,9 +98,27 @@ def check_file(ctx: Any, exercise: Any, path: Path, seed: int | None = None, tim
     request = ctx.request(exercise, path, seed=seed, timeout=timeout)
     if "output_bytes" not in (exercise.limits or {}):
         request.limits.output_bytes = CLI_OUTPUT_CAP
-    if not quiet:
-        console().print(f"[dim]checking {exercise.ref} ({path})…[/dim]")
-    return ctx.engine.submit(request)
+    if quiet:
+        return ctx.engine.submit(request)
+    # rich loads on a thread while the sandbox works (tutor/prefetch.py); the "checking…"
+    # line is printed on the sandbox's first event, or at the end if it sent none first.
+    from tutor.prefetch import prefetch
+
+    prefetch("tutor.display")
+    said: list[bool] = []
+
+    def say_checking(_event: Any = None) -> None:
+        if not said:
+            said.append(True)
+            from rich.markup import escape
+
+            from tutor.display import console
+
+            console().print(f"[dim]checking {escape(exercise.ref)} ({escape(str(path))})…[/dim]")
+
+    result = ctx.engine.submit(request, say_checking)
+    say_checking()
+    return result
 
 
 def print_outcome(result: Any, kind: str, as_json: bool, since: float | None = None) -> None:
@@ -115,4 +132,6 @@ def print_outcome(result: Any, kind: str, as_json: bool, since: float | None = N
         json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
         print()
     else:
+        from tutor.display import print_result
+
         print_result(dataclasses.replace(result, duration_ms=waited * 1000), kind)
