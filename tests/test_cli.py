@@ -236,3 +236,34 @@ def test_doctor_caches_the_probe_and_reads_at_80_columns(tmp_path: Path) -> None
     lines = text.splitlines()
     assert any(line.startswith("sandbox: ") and "isolation" in line for line in lines)
     assert all(len(line) <= 80 and line == line.rstrip() for line in lines), text
+
+
+@pytest.mark.parametrize(("argv", "tui"), [
+    ([], True),
+    (["--device", "cpu"], True),
+    (["--device=cpu", "--no-worker", "--lessons", "L"], True),
+    (["--workspace", "check"], True),  # "check" is the option's value, not a command
+    (["--help"], False),
+    (["--version"], False),
+    (["check", "1.1/first_tensor"], False),
+    (["chek"], False),  # a misspelt command is an error from the full parser, not the TUI
+])
+def test_opens_tui_is_only_common_options(argv: list[str], tui: bool) -> None:
+    from tutor.cli import opens_tui
+
+    assert opens_tui(argv) is tui
+
+
+def test_the_tuis_start_imports_no_command_module() -> None:
+    # Every command module parsed for nothing cost a tenth of a second of the TUI's start
+    # (rich's Markdown and tables, the linter, the bench).
+    code = ("import sys; from tutor.cli import build_parser; args = build_parser(only='').parse_args(['--device', 'cpu']); "
+            "print(args.command, args.device, sorted(m for m in sys.modules if m.startswith('tutor.commands.')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.stdout.split() == ["None", "cpu", "[]"], proc.stderr
+
+
+def test_a_misspelt_command_lists_the_commands() -> None:
+    proc = cli("chek")
+    assert proc.returncode == 2
+    assert "invalid choice: 'chek'" in proc.stderr and "check" in proc.stderr

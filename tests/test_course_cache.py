@@ -109,3 +109,29 @@ def test_context_finds_an_exercise_from_its_lesson_file_alone(lessons: Path, tmp
     assert "course" not in second.__dict__  # the whole course was never decoded
     assert second.find_exercise("1.3/no_such_slug") is None
     assert second.find_exercise("1.3.standardize") == expected  # other spellings: the whole course
+
+
+def test_the_refs_file_lists_every_exercise_and_a_tampered_one_is_refused(lessons: Path, tmp_path: Path) -> None:
+    from tutor.coursecache import load_cached_refs
+
+    cache = tmp_path / "cache"
+    assert load_cached_refs([lessons], cache) is None  # nothing cached yet
+    course = load_cached([lessons], cache, _load_counting([lessons], []))
+    assert load_cached_refs([lessons], cache) == [exercise.ref for exercise in course.exercises]
+    key = cache_key([lessons])
+    for payload in ('{"a": 1}', "[1, 2]", "nope"):
+        (cache / f"course-{key}.refs.json").write_text(payload, encoding="utf-8")
+        assert load_cached_refs([lessons], cache) is None
+
+
+def test_context_counts_and_lessons_before_the_course_is_loaded(lessons: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PYTORCH_TUTOR_DATA", str(tmp_path / "data"))
+    warm = Context(workspace=str(tmp_path / "ws"), lesson_dirs=[str(lessons)], builtin_lessons=False)
+    refs = [exercise.ref for exercise in warm.course.exercises]  # fills the cache
+    ctx = Context(workspace=str(tmp_path / "ws"), lesson_dirs=[str(lessons)], builtin_lessons=False)
+    assert ctx.exercise_refs() == refs
+    assert ctx.lesson("1.2") == warm.course.lesson("1.2")
+    assert "course" not in ctx.__dict__
+    assert ctx.lesson("7.7") is None  # not in this course: the whole course says so
+    assert "course" in ctx.__dict__
+    assert ctx.lesson("1.2") is ctx.course.lesson("1.2")  # once loaded, the course's own lesson

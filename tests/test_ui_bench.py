@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tutor.course.loader import load_course
 from tutor.ui import bench
 
 
@@ -18,8 +19,16 @@ def test_launch_reports_first_screen_memory_and_no_torch(tmp_path: Path):
     # The first launch filled the course cache in the data dir: JSON (tutor/coursecache.py),
     # never a pickle that learner code could plant.
     data = Path(home["PYTORCH_TUTOR_DATA"])
-    assert len(list(data.rglob("course-*.json"))) == 1
+    courses = [p for p in data.rglob("course-*.json") if ".lesson-" not in p.name and not p.name.endswith(".refs.json")]
+    assert len(courses) == 1
+    lesson_files = list(data.rglob("course-*.lesson-*.json"))
+    assert len(lesson_files) == len(load_course().lessons)
     assert not list(data.rglob("*.pickle"))
+    # The next start draws its first screen from one lesson's file and the refs: the whole
+    # course, rich's Markdown and the output pane come after that frame.
+    again = bench.launch_once(home)
+    assert again["screen"] == "LessonScreen"
+    assert again["loaded_before_first_paint"] == []
 
 
 def test_measure_returns_the_two_bench_figures():

@@ -62,9 +62,24 @@ def command_in(argv: Sequence[str]) -> str | None:
     return None
 
 
+def opens_tui(argv: Sequence[str]) -> bool:
+    """True when ``argv`` is only common options (no word, no help): the TUI opens, and no
+    command's module need be imported for the parser (a tenth of a second of the TUI's start)."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+            continue
+        if word in ("-h", "--help", "--version") or not word.startswith("-") or word == "--":
+            return False
+        skip = word in _VALUE_OPTIONS
+    return True
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with ``only``, just that command's (its module alone is imported: a
-    `check` need not import what `lint` or `show` use — tenths of a second from a shell)."""
+    `check` need not import what `lint` or `show` use — tenths of a second from a shell);
+    with ``only=""``, no command's (the TUI's start: see ``opens_tui``)."""
     parser = argparse.ArgumentParser(
         prog="pytorch-tutor",
         description="A guided PyTorch course in the terminal. With no command, opens the tutor.",
@@ -111,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tutor.context import Context
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(only=command_in(argv))
+    parser = build_parser(only="" if opens_tui(argv) else command_in(argv))
     args = parser.parse_args(argv)
     from tutor.devices import valid_device
 

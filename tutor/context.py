@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tutor.course.model import Course, Exercise
+from tutor.course.model import Course, Exercise, Lesson
 from tutor.paths import Paths
 from tutor.progress import Progress
 
@@ -23,6 +23,8 @@ class Context:
     #: Run code in the user's shared warm worker daemon (tutor/workerd) rather than in a
     #: worker of this process's own (the CLI sets it unless --no-worker; the TUI does not).
     use_worker: bool = False
+    #: Lessons read from their own cache files before the course was loaded (``lesson``).
+    _early_lessons: dict[str, Lesson | None] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @cached_property
     def paths(self) -> Paths:
@@ -41,16 +43,39 @@ class Context:
 
     def find_exercise(self, ref: str) -> Exercise | None:
         """``course.find_exercise(ref)``; a ``LESSON/SLUG`` ref is read from that lesson's own
-        cache file when it is current, so one command need not decode the whole course."""
+        cache file when it is current, so one command (or the TUI's first screen) need not
+        decode the whole course."""
         lesson_id, sep, slug = ref.strip().partition("/")
         if sep and "course" not in self.__dict__:
-            from tutor.coursecache import load_cached_lesson
-
-            lesson = load_cached_lesson(self._lesson_dirs(), self.paths.data / "cache", lesson_id)
+            lesson = self.lesson(lesson_id)
             exercise = lesson.exercise(slug) if lesson is not None else None
             if exercise is not None:
                 return exercise
         return self.course.find_exercise(ref)
+
+    def lesson(self, lesson_id: str) -> Lesson | None:
+        """``course.lesson(lesson_id)``; before the course is loaded, from the lesson's own
+        cache file when that is current (equal to the course's lesson, not the same object)."""
+        if "course" not in self.__dict__:
+            if lesson_id not in self._early_lessons:
+                from tutor.coursecache import load_cached_lesson
+
+                self._early_lessons[lesson_id] = load_cached_lesson(
+                    self._lesson_dirs(), self.paths.data / "cache", lesson_id)
+            lesson = self._early_lessons[lesson_id]
+            if lesson is not None:
+                return lesson
+        return self.course.lesson(lesson_id)
+
+    def exercise_refs(self) -> list[str]:
+        """Every exercise's ref in course order; before the course is loaded, from the cache."""
+        if "course" not in self.__dict__:
+            from tutor.coursecache import load_cached_refs
+
+            refs = load_cached_refs(self._lesson_dirs(), self.paths.data / "cache")
+            if refs is not None:
+                return refs
+        return [exercise.ref for exercise in self.course.exercises]
 
     def _lesson_dirs(self) -> list[Path]:
         from tutor.coursecache import builtin_lessons_dir

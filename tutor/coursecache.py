@@ -5,9 +5,11 @@ the shell has about 0.3 s in all. The loaded :class:`~tutor.course.model.Course`
 JSON in the data dir, keyed by the size and mtime of every file under the lesson folders
 and of the loader's own code, so any edit to a lesson (or to the loader) loads afresh.
 
-Each lesson is also kept in a file of its own (``course-KEY.lesson-ID.json``): ``check
-1.3/standardize`` from the shell needs one lesson, and decoding one costs a millisecond where
-the whole course costs tens (``load_cached_lesson``).
+Each lesson is also kept in a file of its own (``course-KEY.lesson-ID.json``), and the list
+of exercise refs in another (``course-KEY.refs.json``): ``check 1.3/standardize`` from the
+shell, and the TUI's first screen for a returning learner, need one lesson (and the count),
+and decoding one costs a millisecond where the whole course costs tens
+(``load_cached_lesson``, ``load_cached_refs``).
 
 JSON, not pickle, on purpose: learner code runs as the same user and may be able to write
 the data dir; a cache it tampers with must not run code here. Only the dataclasses of
@@ -111,6 +113,10 @@ def _lesson_path(course_path: Path, lesson_id: str) -> Path | None:
     return course_path.with_name(f"{course_path.stem}.lesson-{lesson_id}.json")
 
 
+def _refs_path(course_path: Path) -> Path:
+    return course_path.with_name(f"{course_path.stem}.refs.json")
+
+
 def _read(path: Path, class_name: str) -> Any:
     """The cached object in ``path`` if it is a ``class_name``; None for anything else."""
     try:
@@ -124,6 +130,7 @@ def _write(cache_dir: Path, path: Path, course: Any) -> None:
     """The course and each of its lessons, written atomically; older caches removed."""
     try:
         files = {path: json.dumps(_encode(course), ensure_ascii=False)}
+        files[_refs_path(path)] = json.dumps([exercise.ref for exercise in course.exercises], ensure_ascii=False)
         ids = [lesson.id for lesson in course.lessons]
         for lesson in course.lessons:
             lesson_path = _lesson_path(path, lesson.id)
@@ -172,3 +179,16 @@ def load_cached_lesson(dirs: list[Path], cache_dir: Path, lesson_id: str) -> Any
         return None
     lesson = _read(path, "Lesson")
     return lesson if lesson is not None and lesson.id == lesson_id else None
+
+
+def load_cached_refs(dirs: list[Path], cache_dir: Path) -> list[str] | None:
+    """Every exercise's ref, in course order, from a current cache, or None (the status bar's
+    "n/N passed" before the course is decoded)."""
+    try:
+        path = _refs_path(cache_dir / f"course-{cache_key(dirs)}.json")
+        refs = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(refs, list) or not all(isinstance(ref, str) for ref in refs):
+        return None
+    return refs

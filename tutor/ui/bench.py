@@ -47,7 +47,7 @@ def report_from_app(app: Any, path: str) -> None:
         timer.stop()
         report = {"painted_at": app.first_paint["at"], "cpu_ms": app.first_paint["cpu_ms"],
                   "rss_mb": peak_rss_mb(), "screen": type(app.screen).__name__,
-                  "torch_imported": "torch" in sys.modules}
+                  "torch_imported": "torch" in sys.modules, "loaded": app.first_paint.get("loaded", [])}
         Path(path).write_text(json.dumps(report))
         app.exit(0)
 
@@ -111,7 +111,8 @@ def launch_once(home: dict[str, str], size: tuple[int, int] = (100, 30)) -> dict
         raise RuntimeError(f"the TUI did not report its first screen (exit {proc.returncode}): {tail}")
     result = json.loads(report.read_text())
     return {"start_ms": (result["painted_at"] - started) * 1000, "rss_mb": result["rss_mb"],
-            "screen": result["screen"], "torch_imported": result["torch_imported"], "cpu_ms": result["cpu_ms"]}
+            "screen": result["screen"], "torch_imported": result["torch_imported"], "cpu_ms": result["cpu_ms"],
+            "loaded_before_first_paint": result.get("loaded", [])}
 
 
 def _first_exercise_ref() -> str | None:

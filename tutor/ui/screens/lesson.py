@@ -17,15 +17,15 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
@@ -37,9 +37,11 @@ from tutor.ui.messages import ProgressChanged, RunEvent, RunFinished
 from tutor.ui.marks import MARKS
 from tutor.ui.runner import RunsCode
 from tutor.ui.widgets.code_editor import CodeEditor
-from tutor.ui.widgets.output_pane import OutputPane
 from tutor.ui.widgets.status_bar import StatusBar
 from tutor.workspace import ensure_exercise_file, reset_to_starter
+
+if TYPE_CHECKING:
+    from tutor.ui.widgets.output_pane import OutputPane
 
 #: Seconds between the last keystroke and the automatic save.
 AUTOSAVE_DELAY_S = 0.4
@@ -62,9 +64,18 @@ class LastRun:
     footer: Any = None
 
 
-def markdown(text: str) -> Any:
+def markdown(text: str, quick: bool = False) -> Any:
     """Lesson Markdown as one Rich renderable: far cheaper to mount than Textual's Markdown
-    widget (one widget per block), which matters for the first-screen budget."""
+    widget (one widget per block), which matters for the first-screen budget.
+
+    ``quick`` (the first screen, before it is drawn): unless rich's Markdown is already
+    loaded, the text with its markup taken out (``tutor.mdplain``). Importing rich's
+    Markdown and its parser costs about 50 ms on a small machine, a tenth of the TUI's
+    start; the screen draws the real thing right after its first frame."""
+    if quick and "rich.markdown" not in sys.modules:
+        from tutor.mdplain import to_plain
+
+        return Text(to_plain(text))
     from rich.markdown import Markdown as RichMarkdown
 
     return RichMarkdown(text, code_theme="ansi_dark", inline_code_lexer="python", hyperlinks=False)
@@ -84,7 +95,7 @@ def prompt_markdown(exercise: Any, position: int, count: int) -> str:
     return f"## Exercise {position}/{count}: {exercise.title}\n\n{exercise.prompt.strip()}"
 
 
-def hints_text(hints: list[str], shown: int) -> Any:
+def hints_text(hints: list[str], shown: int, quick: bool = False) -> Any:
     """The hints revealed so far, their Markdown drawn; what the next key does."""
     from rich.console import Group
 
@@ -93,7 +104,7 @@ def hints_text(hints: list[str], shown: int) -> Any:
     parts: list[Any] = []
     for i, hint in enumerate(hints[:shown], start=1):
         parts.append(Text(f"Hint {i}/{len(hints)}", style="bold yellow"))
-        parts.append(markdown(hint.strip()))
+        parts.append(markdown(hint.strip(), quick))
     if shown >= len(hints):
         parts.append(Text("That was the last hint; ctrl+o shows the reference solution.", style="dim"))
     else:
@@ -117,6 +128,8 @@ class LessonScreen(RunsCode, Screen[None]):
         self._save_timer: Timer | None = None
         self._current: LastRun | None = None
         self._shown_at = time.monotonic()
+        #: Until the first frame is drawn, prompt and hints are shown without Markdown (see ``markdown``).
+        self._quick_reading = True
 
     # --- layout -----------------------------------------------------------------------------
 
@@ -129,8 +142,7 @@ class LessonScreen(RunsCode, Screen[None]):
             with Vertical(id="workbench"):
                 yield Static(id="file-bar")
                 yield CodeEditor(cursor_blink=self.app.cursor_blink, id="editor", classes="pane")  # type: ignore[attr-defined]
-                # Mounted just after the first paint: a dozen widgets the first frame can do without.
-                yield Lazy(OutputPane(id="output", classes="pane"))
+                # The output pane is mounted just after the first paint (``_mount_output``).
         yield StatusBar(id="status")
         yield Footer(compact=True)
 
@@ -139,9 +151,24 @@ class LessonScreen(RunsCode, Screen[None]):
         self.show_exercise(self.exercise)
         self.set_interval(POLL_INTERVAL_S, self.poll_file)
         self.call_after_refresh(self.app_.mark_first_paint)
-        # Highlighting costs tens of milliseconds (tree-sitter builds its query); turn it on
-        # once the first screen is drawn, so it does not delay it.
+        # Highlighting costs tens of milliseconds (tree-sitter builds its query), and so does
+        # rich's Markdown: both come once the first screen is drawn, so they do not delay it.
         self.call_after_refresh(self.editor.enable_highlighting)
+        self.call_after_refresh(self._draw_reading)
+        self.call_after_refresh(self._mount_output)
+
+    def _mount_output(self) -> None:
+        """The output pane, after the first frame: a dozen widgets that frame can do without,
+        and its module (Textual's log and tabs, rich's pretty-printer) imported only now."""
+        from tutor.ui.widgets.output_pane import OutputPane
+
+        self.query_one("#workbench", Vertical).mount(OutputPane(id="output", classes="pane"))
+
+    def _draw_reading(self) -> None:
+        """Prompt and hints with their Markdown drawn (the first frame had them plain)."""
+        self._quick_reading = False
+        self._show_prompt()
+        self._show_hints()
 
     def on_resize(self, event: Any) -> None:
         self._apply_layout(event.size.width)
@@ -166,13 +193,15 @@ class LessonScreen(RunsCode, Screen[None]):
 
     @property
     def output(self) -> OutputPane:
+        from tutor.ui.widgets.output_pane import OutputPane
+
         return self.query_one(OutputPane)
 
     @property
     def pane_ready(self) -> bool:
-        """The output pane is mounted lazily (after the first paint), its tabs a moment later."""
-        panes = self.query(OutputPane)
-        return bool(panes) and panes.first().ready
+        """The output pane is mounted after the first paint, its tabs a moment later."""
+        panes = self.query("#output")
+        return bool(panes) and bool(getattr(panes.first(), "ready", False))
 
     # --- which exercise ---------------------------------------------------------------------
 
@@ -186,10 +215,7 @@ class LessonScreen(RunsCode, Screen[None]):
         self.exercise = exercise
         self._shown_at = time.monotonic()
         app = self.app_
-        lesson = app.course.lesson(exercise.lesson_id)
-        exercises = lesson.exercises if lesson is not None else [exercise]
-        position = next((i for i, ex in enumerate(exercises, 1) if ex.ref == exercise.ref), 1)
-        self.query_one("#prompt", Static).update(markdown(prompt_markdown(exercise, position, len(exercises))))
+        self._show_prompt()
         self._show_hints()
         self.query_one("#reading", VerticalScroll).scroll_home(animate=False)
         self.path = ensure_exercise_file(app.paths.workspace, exercise)
@@ -198,6 +224,14 @@ class LessonScreen(RunsCode, Screen[None]):
         app.progress.set_last(exercise.ref)
         self._restore_result()
         self.editor.focus()
+
+    def _show_prompt(self) -> None:
+        exercise = self.exercise
+        lesson = self.app_.lesson(exercise.lesson_id)
+        exercises = lesson.exercises if lesson is not None else [exercise]
+        position = next((i for i, ex in enumerate(exercises, 1) if ex.ref == exercise.ref), 1)
+        self.query_one("#prompt", Static).update(
+            markdown(prompt_markdown(exercise, position, len(exercises)), self._quick_reading))
 
     def _restore_result(self) -> None:
         """Show this exercise's own last result, or empty views: never the previous one's."""
@@ -228,7 +262,7 @@ class LessonScreen(RunsCode, Screen[None]):
     def _update_title(self) -> None:
         app = self.app_
         ex = self.exercise
-        lesson = app.course.lesson(ex.lesson_id)
+        lesson = app.lesson(ex.lesson_id)
         mark, style = MARKS.get(app.progress.state(ex.ref), MARKS["new"])
         self.query_one("#lesson-title", Static).update(Text.assemble(
             (f"{ex.lesson_id} ", "bold"), (lesson.title if lesson else "", ""), ("  ›  ", "dim"),
@@ -243,7 +277,7 @@ class LessonScreen(RunsCode, Screen[None]):
 
         from tutor.ui.extras_note import extras_problem_of
 
-        hints = hints_text(self.exercise.hints, self._hints_shown())
+        hints = hints_text(self.exercise.hints, self._hints_shown(), self._quick_reading)
         problem = extras_problem_of(self.exercise, getattr(self.app_, "ctx", None))
         if problem:  # needs.extras: said before the learner runs into it
             hints = Group(Text(problem, style="yellow"), hints)
