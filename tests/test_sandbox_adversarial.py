@@ -137,6 +137,7 @@ def test_ignoring_sigterm_does_not_help(run):
 
 @pytest.mark.timeout(90)
 def test_fork_bomb_is_contained(run, engine):
+    engine.wait_ready()  # every spare (and its namespace's init) in place: the tree's full size
     before = len(descendants(engine._proc.pid))
     result, _ = run("""
         import os
@@ -153,6 +154,39 @@ def test_fork_bomb_is_contained(run, engine):
     while len(descendants(engine._proc.pid)) > before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert len(descendants(engine._proc.pid)) <= before
+
+
+@pytest.mark.timeout(60)
+def test_orphans_are_reaped_inside_the_run(run, engine):
+    # Each run's PID namespace has an init (a shell, started in a millisecond) that must reap
+    # every process orphaned into it: zombies would pile up against the process limit.
+    if not engine.isolation["layers"].get("pid_namespace", {}).get("on"):
+        pytest.skip("no PID namespace per run on this machine")
+    result, _ = run("""
+        import os, time
+        for _ in range(40):
+            if os.fork() == 0:
+                if os.fork() == 0:
+                    time.sleep(0.05)
+                    os._exit(0)
+                os._exit(0)
+            os.wait()
+        time.sleep(0.6)
+        zombies = 0
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            zombies += state == "Z"
+        print("zombies", zombies, "init", open("/proc/1/comm").read().strip())
+    """, timeout=10.0)
+    assert result.outcome == "ok", (result.detail, result.stderr)
+    zombies, init = result.stdout.split()[1], result.stdout.split()[3]
+    assert zombies == "0"
+    from sandbox.runtime.zygote import init_command
+
+    assert init == Path(init_command()[0]).name[:15]  # the shell here; Python where none exists
 
 
 @pytest.mark.timeout(60)
