@@ -409,6 +409,9 @@ def main(argv: list[str] | None = None) -> None:
             extra["fork_safety"] = {"on": False, "why": f"the zygote has {warm_info['threads']} threads after "
                                     "importing torch; forking it is unsafe, so each run is a fresh interpreter"}
         else:
+            from sandbox.runtime import hugepages
+
+            warm_info["huge_pages"] = hugepages.collapse()  # before the fork servers: they share it
             plan = probe_plan()
             pid_namespace = (pidns.on, pidns.why)
             cpu: Launcher = zygote.ForkLauncher(pidns, plan, spares=max(1, args.spares),

@@ -37,12 +37,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-#: Budgets from DESIGN.md ("Performance budgets").
-WARM_P50_BUDGET_MS = 50.0
+#: Budgets: DESIGN.md's "Performance budgets", tightened where an issue asks for more
+#: (warm p50 25 ms, issue 10; TUI start 0.4 s and 120 MB, issue 12).
+WARM_P50_BUDGET_MS = 25.0
 SPEEDUP_BUDGET = 40.0
 LESSONS_LOAD_BUDGET_MS = 300.0
-TUI_START_BUDGET_MS = 600.0
-TUI_RSS_BUDGET_MB = 150.0
+TUI_START_BUDGET_MS = 400.0
+TUI_RSS_BUDGET_MB = 120.0
 DEFAULT_EXERCISE = "1.1/first_tensor"
 CLI_EXERCISE = "1.3/standardize"
 CLI_WARM_CHECK_BUDGET_MS = 300.0
@@ -115,6 +116,7 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
             warm.start()
             warm_start_ms = (time.monotonic() - started) * 1000
             mode = warm.hello.get("mode", "?")
+            huge_pages = (warm.hello.get("warm") or {}).get("huge_pages")
             for _ in range(3):  # let the first forks settle caches; not timed
                 warm.wait_ready()
                 warm.submit(request())
@@ -157,6 +159,7 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
         "cold_status": cold_result.status,
         "import_torch_ms": round(import_ms, 1),
         "warm_start_ms": round(warm_start_ms, 1),
+        "huge_pages": huge_pages,
         "runs": len(times),
         "warm_p50_ms": round(p50, 1),
         "warm_p95_ms": round(_percentile(times, 0.95), 1),
@@ -209,7 +212,7 @@ def _print(report: dict[str, Any]) -> None:
     rows = [
         ("cold check (fresh interpreters)", f"{report['cold_ms']:.0f} ms"),
         ("python -c 'import torch'", f"{report['import_torch_ms']:.0f} ms"),
-        ("warm sandbox start", f"{report['warm_start_ms']:.0f} ms"),
+        ("warm sandbox start", f"{report['warm_start_ms']:.0f} ms" + _huge_pages_note(report.get("huge_pages"))),
         (f"warm check p50 ({report['runs']} runs)", f"{report['warm_p50_ms']:.1f} ms  (budget ≤ {report['budget']['warm_p50_ms']:.0f})"),
         ("warm check p95", f"{report['warm_p95_ms']:.1f} ms"),
         ("back-to-back p50", f"{report['back_to_back_p50_ms']:.1f} ms  ({report['back_to_back_ratio']}× warm; "
@@ -230,6 +233,15 @@ def _print(report: dict[str, Any]) -> None:
     out.print(f"  {'load average (1 min)':<34} {report['load_average']}")
     for failure in report["failures"]:
         out.print(f"  [red]a check did not pass:[/red] {failure}")
+
+
+def _huge_pages_note(huge: Any) -> str:
+    """How the zygote's memory is paged (sandbox/runtime/hugepages.py): it sets what a fork costs."""
+    if not isinstance(huge, dict):
+        return ""
+    if huge.get("on"):
+        return f"  ({huge.get('ms', 0):.0f} ms of it: huge pages)"
+    return "  (4 KiB pages: no MADV_COLLAPSE)"
 
 
 def _breakdown(timings: list[dict[str, float]]) -> dict[str, float]:
