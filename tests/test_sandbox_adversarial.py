@@ -313,6 +313,31 @@ def test_killing_its_parent_does_not_kill_the_sandbox(run, engine):
 
 
 @pytest.mark.timeout(60)
+def test_a_download_says_that_the_sandbox_has_no_network(run, engine):
+    # torchvision's weights=DEFAULT, torch.hub and datasets download through urllib: inside
+    # the run that fails on name resolution, and the learner reads why, not a bare URLError.
+    if not engine.isolation["layers"].get("network_isolation", {}).get("on"):
+        pytest.skip("no network namespaces on this machine")
+    result, _ = run("""
+        import urllib.request
+        urllib.request.urlopen("https://download.pytorch.org/models/resnet18-f37072fd.pth", timeout=5)
+    """, timeout=20.0)
+    assert result.outcome == "exception"
+    assert "URLError" in result.stderr
+    assert "[sandbox] the sandbox has no network" in result.stderr
+    assert "nothing can be downloaded" in result.detail
+
+
+@pytest.mark.timeout(60)
+def test_a_learners_own_connection_error_is_not_blamed_on_the_sandbox(run):
+    result, _ = run("""
+        raise ConnectionError("my server said no")
+    """)
+    assert result.outcome == "exception"
+    assert "no network" not in result.stderr + result.detail
+
+
+@pytest.mark.timeout(60)
 def test_network_is_off_by_default(run, engine):
     if not engine.isolation["layers"].get("network_isolation", {}).get("on"):
         pytest.skip("no network namespaces on this machine")

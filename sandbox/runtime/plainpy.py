@@ -174,9 +174,41 @@ def _listed(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+#: What a download looks like from inside a run's network namespace (loopback only).
+_NO_ROUTE = (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL)
+_NETWORK_ERRORS = frozenset({"URLError", "gaierror", "ConnectionError", "NewConnectionError", "MaxRetryError",
+                             "ConnectError", "HTTPError"})
+
+
+def _no_network(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a connection that could not leave the machine."""
+    import socket
+
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, socket.gaierror) or getattr(item, "errno", None) in _NO_ROUTE:
+            return True
+        if type(item).__name__ in _NETWORK_ERRORS and any(
+                word in str(item) for word in ("Name or service not known", "Temporary failure in name resolution",
+                                               "Network is unreachable", "No address associated")):
+            return True
+        stack += [item.__cause__, item.__context__, getattr(item, "reason", None)]
+    return False
+
+
 def explain(exc: BaseException, job: dict[str, Any]) -> str:
     """A line for a failure the sandbox caused, or "" when the learner's code did."""
     limits = job.get("limits") or {}
+    if not limits.get("network") and _no_network(exc):
+        return ("the sandbox has no network (each run has a private network namespace, loopback only), so "
+                "nothing can be downloaded: no datasets, no pretrained weights, no `pip install`. A lesson ships "
+                "the files it needs (`from sandbox import assets`); with torchvision, keep `weights=None` "
+                "unless the lesson gives you weights to load")
     cap_mb = int(limits.get("file_size_mb") or 64)
     places = writable_places(job)
     err = getattr(exc, "errno", None)
