@@ -51,11 +51,44 @@ def ensure_environment() -> Path:
         print("start.py: installing pytorch-tutor and its dependencies (first run: torch is large, "
               "this takes a few minutes) …", file=sys.stderr)
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=False)
-        result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]"])
+        result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]"],
+                                stderr=subprocess.PIPE, text=True, errors="replace")
+        sys.stderr.write(without_editable_notice(result.stderr))
         if result.returncode != 0:
             sys.exit("start.py: installing dependencies failed (see pip's message above)")
         STAMP.write_text(wanted_stamp() + "\n")
     return python
+
+
+#: The one notice pip passes on from setuptools for this editable install ("Please be careful
+#: with folders in your working directory with the same name as your package"): every
+#: editable mode of a flat layout prints one, and the folders it means are this checkout's
+#: own, so it says nothing here. Any other message pip prints is passed on unchanged.
+EDITABLE_NOTICE = ("BuildBackendWarning: Editable installation.", "Please be careful with folders in your working directory")
+
+
+def without_editable_notice(text: str) -> str:
+    """``text`` (pip's stderr) without setuptools' editable-install notice block."""
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if EDITABLE_NOTICE[0] in lines[i]:
+            # The block: the warning line, "!!", the boxed text, "!!", then the source line.
+            end, bangs = i + 1, 0
+            while end < len(lines) and bangs < 2:
+                bangs += lines[end].strip() == "!!"
+                end += 1
+            if end < len(lines) and lines[end].startswith((" ", "\t")) and "!!" not in lines[end] \
+                    and "Warning" not in lines[end]:
+                end += 1  # the line of setuptools' source that warned
+            block = "".join(lines[i:end])
+            if bangs == 2 and EDITABLE_NOTICE[1] in " ".join(block.split()):
+                i = end
+                continue
+        out.append(lines[i])
+        i += 1
+    return "".join(out)
 
 
 def main(argv: list[str]) -> int:

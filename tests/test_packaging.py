@@ -40,3 +40,55 @@ def test_wheel_contains_lessons_and_schema(tmp_path: Path) -> None:
     assert "sandbox/protocol.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "pytorch-tutor = tutor.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def _start_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("start_under_test", ROOT / "start.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: pip 26 with setuptools 84, installing this checkout editable (captured on this machine).
+PIP_STDERR = """\
+  /tmp/pip-build-env-f6dnln4g/overlay/lib/python3.11/site-packages/setuptools/command/editable_wheel.py:354: BuildBackendWarning: Editable installation.
+  !!
+
+          ********************************************************************************
+          Please be careful with folders in your working directory with the same
+          name as your package as they may take precedence during imports.
+          ********************************************************************************
+
+  !!
+    with strategy, WheelFile(wheel_path, "w") as wheel_obj:
+WARNING: Location 'file:///opt/pypi-more/simple/pip/' is ignored: it is neither a file nor a directory.
+"""
+
+
+def test_start_drops_only_setuptools_editable_notice() -> None:
+    start = _start_module()
+    assert start.without_editable_notice(PIP_STDERR) == (
+        "WARNING: Location 'file:///opt/pypi-more/simple/pip/' is ignored: it is neither a file nor a directory.\n")
+    # Any other setuptools warning, an error, or a notice cut short is passed on whole.
+    other = PIP_STDERR.replace("Please be careful with folders", "Please be careful with files")
+    assert start.without_editable_notice(other) == other
+    cut = "".join(PIP_STDERR.splitlines(keepends=True)[:5])
+    assert start.without_editable_notice(cut) == cut
+    error = "ERROR: Could not find a version that satisfies the requirement torch==9\n"
+    assert start.without_editable_notice(error) == error
+
+
+def test_an_editable_install_prints_nothing_but_pips_own_lines(tmp_path: Path) -> None:
+    # What start.py runs, into a fresh venv (no dependencies: torch is already on this machine).
+    import venv
+
+    venv.EnvBuilder(with_pip=True).create(tmp_path / "v")
+    python = tmp_path / "v" / "bin" / "python"
+    # This environment's pip (start.py upgrades it: older ones did not show the build's warnings).
+    proc = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
+                           "-e", str(ROOT)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    shown = _start_module().without_editable_notice(proc.stderr)
+    assert "setuptools" not in shown and "BuildBackendWarning" not in shown, shown
