@@ -7,7 +7,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -52,6 +52,18 @@ def tutor_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "tutor", *args]
 
 
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Any]:
+    """A real warm sandbox worker, shared by the tests of one module (a module may define its
+    own ``engine`` instead, with other settings)."""
+    from tutor.engine import Engine
+
+    eng = Engine()
+    eng.start()
+    yield eng
+    eng.close()
+
+
 @pytest.fixture
 def subprocess_env() -> dict[str, str]:
     env = dict(os.environ)
@@ -94,7 +106,8 @@ def _module_spawns(path: Path) -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         path = Path(str(item.fspath))
-        if _module_spawns(path) or any(item.get_closest_marker(m) for m in ("worker", "tmux", "slow")):
+        if _module_spawns(path) or "engine" in getattr(item, "fixturenames", ()) \
+                or any(item.get_closest_marker(m) for m in ("worker", "tmux", "slow")):
             item.add_marker(pytest.mark.subprocess)
         if path.name in _SERIAL_MODULES or any(item.get_closest_marker(m) for m in _SERIAL_MARKS):
             item.add_marker(pytest.mark.serial)

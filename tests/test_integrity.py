@@ -47,14 +47,6 @@ def function_check(version: int = 2, **extra: object) -> dict:
     return check
 
 
-@pytest.fixture(scope="module")
-def engine():
-    eng = Engine()
-    eng.start()
-    yield eng
-    eng.close()
-
-
 def submit(engine: Engine, tmp_path: Path, body: str, checks: list[dict], seed: int = 99, timeout: float = 20):
     src = tmp_path / "attempt.py"
     src.write_text("import torch\n" + textwrap.dedent(body), encoding="utf-8")

@@ -41,14 +41,6 @@ DOUBLE = v2(name="doubles", kind="function", function="double",
             cases="for n in (1, 3, 4):\n    yield (torch.randn(n, generator=gen),)\n")
 
 
-@pytest.fixture(scope="module")
-def engine():
-    eng = Engine()
-    eng.start()
-    yield eng
-    eng.close()
-
-
 def submit(engine: Engine, tmp_path: Path, body: str, check_list: list[dict], seed: int = 99, timeout: float = 20,
            name: str = "attempt.py"):
     src = tmp_path / name

@@ -34,14 +34,6 @@ SCAN = """
 """
 
 
-@pytest.fixture(scope="module")
-def engine():
-    eng = Engine()
-    eng.start()
-    yield eng
-    eng.close()
-
-
 def _submit(engine: Engine, path: Path, code: str, **fields: object):
     path.write_text(textwrap.dedent(code), encoding="utf-8")
     return engine.submit(RunRequest(kind="run", file=str(path), seed=1, limits=Limits(timeout_s=30), **fields))

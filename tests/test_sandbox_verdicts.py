@@ -76,14 +76,6 @@ TRICKS = {
 }
 
 
-@pytest.fixture(scope="module")
-def engine():
-    eng = Engine()
-    eng.start()
-    yield eng
-    eng.close()
-
-
 def check(engine: Engine, tmp_path: Path, body: str, trick: str) -> object:
     src = tmp_path / "attempt.py"
     src.write_text("import torch\n" + body + textwrap.dedent(trick), encoding="utf-8")

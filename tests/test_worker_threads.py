@@ -12,7 +12,6 @@ import pytest
 
 from sandbox.judging.harness import run_threads
 from sandbox.protocol import Limits, RunRequest
-from tutor.engine import Engine
 
 
 @pytest.mark.parametrize("cores, run, check", [(1, 1, 1), (2, 2, 1), (3, 3, 1), (4, 4, 2), (8, 4, 4), (64, 4, 4)])
@@ -23,14 +22,6 @@ def test_a_check_gets_half_the_cores_and_a_run_all_of_them_at_most_four(cores: i
 
 SOURCE = "import torch\nprint('THREADS', torch.get_num_threads())\nx = 1\n"
 CHECK = {"name": "x is one", "kind": "variable", "variable": "x", "file": "<test>"}
-
-
-@pytest.fixture(scope="module")
-def engine():
-    eng = Engine()
-    eng.start()
-    yield eng
-    eng.close()
 
 
 def threads_seen(result) -> int:
