@@ -67,8 +67,11 @@ class _Space:
     def _benign(self, key: str, old: Any, new: Any) -> bool:
         """Changes torch makes to itself: ``set_default_dtype`` rebinds ``torch.Storage``;
         importing ``torch._dynamo`` (``torch.compile``, ``torch.jit``) wraps ``torch.manual_seed``
-        and patches ``nn.Module.__init__``/``__setstate__`` from its own files."""
+        and patches ``nn.Module.__init__``/``__setstate__`` from its own files. And one that
+        PyTorch Geometric makes (``_pyg_wrapper``)."""
         if self.label == "torch" and key == "Storage":
+            return True
+        if self.label == "torch" and _pyg_wrapper(key, old, new):
             return True
         if getattr(new, "__wrapped__", _MISSING) is old:
             return True
@@ -101,6 +104,27 @@ class _Space:
             found += [f"{self.label}.{key} (added)" for key in list(self.mapping)
                       if key not in known and key not in _BENIGN_ADDITIONS]
         return found
+
+
+#: torch functions that ``import torch_geometric`` (2.7+, ``torch_geometric/hash_tensor.py``)
+#: replaces with wrappers for its ``HashTensor``; each wrapper keeps torch's own function as
+#: ``_old_<name>`` and calls it for every plain tensor.
+_PYG_WRAPPED = ("index_select", "select")
+
+
+def _pyg_wrapper(key: str, old: Any, new: Any) -> bool:
+    """Whether ``torch.<key>`` was replaced by PyG's own wrapper of exactly the recorded
+    function: the module PyG imported defines ``_new_<key>`` as ``new`` and holds ``old`` as
+    ``_old_<key>``, and ``new`` is a function of that module. A lookalike written elsewhere,
+    or PyG's wrapper around something other than torch's function, is still a replacement."""
+    if key not in _PYG_WRAPPED:
+        return False
+    module = sys.modules.get("torch_geometric.hash_tensor")
+    if module is None:
+        return False
+    namespace = vars(module)
+    return (namespace.get(f"_new_{key}") is new and namespace.get(f"_old_{key}") is old
+            and isinstance(new, types.FunctionType) and new.__globals__ is namespace)
 
 
 class _Codes:
