@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import ast
 import math
+import sys
 import textwrap
 import traceback
+import types
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
@@ -73,9 +75,23 @@ def define(code: str, name: str, params: str, filename: str, first_line: int,
     return ns[name]
 
 
+#: The module an exercise's ``setup`` runs as, in the judge and in the learner's process alike.
+SETUP_MODULE = "__exercise_setup__"
+
+
 def run_setup(exercise_setup: str, filename: str, first_line: int) -> dict[str, Any]:
-    """Run an exercise's shared ``setup`` code (helpers for cases, probes and judges)."""
-    ns = author_globals()
+    """Run an exercise's shared ``setup`` code (helpers for cases, probes and judges).
+
+    It runs as a module of its own, registered in ``sys.modules`` under ``SETUP_MODULE`` in
+    both processes: a class it defines then has the same importable name on both sides, so
+    a case holding an instance of it pickles in the judge and unpickles in the learner's
+    process (where the same setup has run), and ``@dataclass`` works in it."""
+    module = types.ModuleType(SETUP_MODULE)
+    ns = module.__dict__
+    ns.update(author_globals())
+    ns["__name__"] = SETUP_MODULE
+    ns["__file__"] = filename
+    sys.modules[SETUP_MODULE] = module
     if exercise_setup.strip():
         tree = ast.parse(exercise_setup, filename=filename)
         ast.increment_lineno(tree, max(first_line - 1, 0))
