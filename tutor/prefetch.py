@@ -6,6 +6,10 @@ thread during that wait takes it off the learner's wait. The main thread's own `
 later waits for the thread's (Python's per-module import lock), so the module is never
 half-loaded; an import that fails on the thread is simply tried again there and reports
 its error as usual.
+
+The rule that keeps it safe: the main thread imports the prefetched module itself before
+any module that module imports (``from tutor.display import …`` before ``from rich…``).
+Waiting for it then holds no import lock, so the two threads never wait on each other.
 """
 
 from __future__ import annotations

@@ -110,9 +110,11 @@ def check_file(ctx: Any, exercise: Any, path: Path, seed: int | None = None, tim
     def say_checking(_event: Any = None) -> None:
         if not said:
             said.append(True)
-            from rich.markup import escape
-
+            # tutor.display first: this waits for the thread's import to finish while holding
+            # no import lock of its own, so the two threads can never wait on each other.
             from tutor.display import console
+
+            from rich.markup import escape  # noqa: I001 - loaded by tutor.display by now
 
             console().print(f"[dim]checking {escape(exercise.ref)} ({escape(str(path))})…[/dim]")
 
