@@ -22,7 +22,6 @@ import ctypes.util
 import time
 from typing import Any
 
-MADV_HUGEPAGE = 14
 MADV_COLLAPSE = 25
 HUGE = 2 * 1024 * 1024
 
@@ -67,7 +66,9 @@ def collapse() -> dict[str, Any]:
         return {"on": False, "why": f"not available here ({exc})", "ms": 0.0, "huge_mb": 0}
     done, refused = 0, set()
     for start, end in ranges:
-        madvise(start, end - start, MADV_HUGEPAGE)  # keep later growth of the range huge too
+        # MADV_COLLAPSE alone, not MADV_HUGEPAGE: the memory that exists now is what forks
+        # copy, and a learner's process growing its heap should not fault in 2 MiB pages
+        # (with direct compaction) because the zygote's heap was marked.
         if madvise(start, end - start, MADV_COLLAPSE) == 0:
             done += 1
         else:
