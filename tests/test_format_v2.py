@@ -286,6 +286,7 @@ def test_missing_extras_name_the_install_command(monkeypatch: pytest.MonkeyPatch
     extras.forget()
 
 
+@pytest.mark.subprocess  # extras._probe runs the other interpreter (not visible in this file's source)
 def test_availability_is_asked_of_the_worker_interpreter(tmp_path: Path) -> None:
     import os
     import sys
