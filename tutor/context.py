@@ -39,7 +39,7 @@ class Context:
 
             return load_course([Path(d) for d in self.lesson_dirs], include_builtin=self.builtin_lessons)
 
-        return load_cached(self._lesson_dirs(), self.paths.data / "cache", load)
+        return load_cached(self._lesson_dirs(), self.paths.data / "cache", load, self._cache_key)
 
     def find_exercise(self, ref: str) -> Exercise | None:
         """``course.find_exercise(ref)``; a ``LESSON/SLUG`` ref is read from that lesson's own
@@ -61,7 +61,7 @@ class Context:
                 from tutor.coursecache import load_cached_lesson
 
                 self._early_lessons[lesson_id] = load_cached_lesson(
-                    self._lesson_dirs(), self.paths.data / "cache", lesson_id)
+                    self._lesson_dirs(), self.paths.data / "cache", lesson_id, self._cache_key)
             lesson = self._early_lessons[lesson_id]
             if lesson is not None:
                 return lesson
@@ -72,10 +72,21 @@ class Context:
         if "course" not in self.__dict__:
             from tutor.coursecache import load_cached_refs
 
-            refs = load_cached_refs(self._lesson_dirs(), self.paths.data / "cache")
+            refs = load_cached_refs(self._lesson_dirs(), self.paths.data / "cache", self._cache_key)
             if refs is not None:
                 return refs
         return [exercise.ref for exercise in self.course.exercises]
+
+    @cached_property
+    def _cache_key(self) -> str | None:
+        """The course cache's key for this context's lessons, computed once (a walk of every
+        lesson file); None when it cannot be (each cache function then tries itself)."""
+        from tutor.coursecache import cache_key
+
+        try:
+            return cache_key(self._lesson_dirs())
+        except OSError:
+            return None
 
     def _lesson_dirs(self) -> list[Path]:
         from tutor.coursecache import builtin_lessons_dir

@@ -152,10 +152,11 @@ def _write(cache_dir: Path, path: Path, course: Any) -> None:
         pass
 
 
-def load_cached(dirs: list[Path], cache_dir: Path, load: Callable[[], Any]) -> Any:
-    """The course for ``dirs``: from the cache if it is current, else ``load()`` (and cached)."""
+def load_cached(dirs: list[Path], cache_dir: Path, load: Callable[[], Any], key: str | None = None) -> Any:
+    """The course for ``dirs``: from the cache if it is current, else ``load()`` (and cached).
+    ``key``: ``cache_key(dirs)`` if the caller has it already (each costs a walk of the lessons)."""
     try:
-        key = cache_key(dirs)
+        key = key or cache_key(dirs)
     except OSError:
         return load()
     path = cache_dir / f"course-{key}.json"
@@ -167,11 +168,11 @@ def load_cached(dirs: list[Path], cache_dir: Path, load: Callable[[], Any]) -> A
     return course
 
 
-def load_cached_lesson(dirs: list[Path], cache_dir: Path, lesson_id: str) -> Any:
+def load_cached_lesson(dirs: list[Path], cache_dir: Path, lesson_id: str, key: str | None = None) -> Any:
     """Lesson ``lesson_id`` from a current cache, or None (not cached, not current, not a
     lesson there): the caller then loads the whole course, which also fills the cache."""
     try:
-        key = cache_key(dirs)
+        key = key or cache_key(dirs)
     except OSError:
         return None
     path = _lesson_path(cache_dir / f"course-{key}.json", lesson_id)
@@ -181,11 +182,11 @@ def load_cached_lesson(dirs: list[Path], cache_dir: Path, lesson_id: str) -> Any
     return lesson if lesson is not None and lesson.id == lesson_id else None
 
 
-def load_cached_refs(dirs: list[Path], cache_dir: Path) -> list[str] | None:
+def load_cached_refs(dirs: list[Path], cache_dir: Path, key: str | None = None) -> list[str] | None:
     """Every exercise's ref, in course order, from a current cache, or None (the status bar's
     "n/N passed" before the course is decoded)."""
     try:
-        path = _refs_path(cache_dir / f"course-{cache_key(dirs)}.json")
+        path = _refs_path(cache_dir / f"course-{key or cache_key(dirs)}.json")
         refs = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return None

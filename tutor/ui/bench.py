@@ -122,8 +122,9 @@ def _first_exercise_ref() -> str | None:
     return exercises[0].ref if exercises else None
 
 
-def measure(runs: int = 3) -> dict[str, float]:
-    """``{"tui_start_ms": median start to first screen, "tui_rss_mb": peak RSS}`` over ``runs``.
+def measure(runs: int = 5) -> dict[str, float]:
+    """``{"tui_start_ms": median start to first screen, "tui_rss_mb": peak RSS}`` over ``runs``
+    (five: on a shared 2-core machine one launch in three can be a tenth slower than the rest).
 
     One unmeasured launch first fills the course cache, as any earlier session would have.
     """
