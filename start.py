@@ -2,9 +2,13 @@
 """Run pytorch-tutor from a fresh clone with nothing but Python 3.11+.
 
     python3 start.py [ARGS...]     open the tutor (ARGS go to `pytorch-tutor`)
-    python3 start.py test [ARGS]   run the whole test suite (ARGS go to pytest); with no ARGS
-                                   in two runs: in parallel (pytest-xdist, a process per core),
-                                   then the `serial` tests (tmux, timing) alone
+    python3 start.py test          run the test suite (about 2 minutes on 2 cores): every test
+                                   but the `long` tier, in parallel (pytest-xdist)
+    python3 start.py test --all    with the `long` tier too (the whole-course lint over five
+                                   seeds, tmux walks, stress loops, fresh interpreters; about
+                                   35 minutes), in two runs: in parallel, then the `serial`
+                                   tests alone; what CI runs (.ci/run)
+    python3 start.py test ARGS     pytest with ARGS, as given
 
 On first use it creates `.venv/` next to this file and installs the project with its test
 dependencies into it (`pip install -e .[dev]`; torch and torchvision are several GB). It
@@ -24,9 +28,14 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".pytorch-tutor-installed"
 MIN_PYTHON = (3, 11)
-#: The whole suite in two runs: everything that is safe in parallel on every core
-#: (pytest-xdist, a dev extra), then the `serial` tests alone (tmux, timing; tests/conftest.py).
-PHASES = [["-n", "auto", "--dist", "loadgroup", "-m", "not serial"], ["-m", "serial"]]
+#: In parallel (pytest-xdist, a dev extra): a test process per core and one more, since
+#: many tests wait on a subprocess or a timer; tests that share a warm process are grouped
+#: (tests/conftest.py). The suite is one parallel run without the `long` tier; `--all`
+#: runs everything that is safe in parallel, then the `serial` tests alone (the tmux walks,
+#: the whole-course lint with its time budgets), which are all in the long tier.
+PARALLEL = ["-n", str((os.cpu_count() or 1) + 1), "--dist", "loadgroup"]
+PHASES = [[*PARALLEL, "-m", "not long"]]
+ALL_PHASES = [[*PARALLEL, "-m", "not serial"], ["-m", "serial"]]
 NO_TESTS = 5  # pytest's exit status when a run selected no test
 
 
@@ -93,9 +102,10 @@ def without_editable_notice(text: str) -> str:
 
 def main(argv: list[str]) -> int:
     python = ensure_environment()
-    if argv[:1] == ["test"] and len(argv) == 1:
+    if argv in (["test"], ["test", "--all"]):
         os.chdir(ROOT)
-        statuses = [subprocess.run([str(python), "-m", "pytest", *phase]).returncode for phase in PHASES]
+        phases = ALL_PHASES if argv == ["test", "--all"] else PHASES
+        statuses = [subprocess.run([str(python), "-m", "pytest", *phase]).returncode for phase in phases]
         ran = [s for s in statuses if s != NO_TESTS]
         return max(ran) if ran else NO_TESTS
     if argv[:1] == ["test"]:

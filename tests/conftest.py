@@ -52,16 +52,22 @@ def tutor_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "tutor", *args]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def engine() -> Iterator[Any]:
-    """A real warm sandbox worker, shared by the tests of one module (a module may define its
-    own ``engine`` instead, with other settings)."""
+    """A real warm sandbox worker, shared by every test of one test process that asks for it
+    (a module may define its own ``engine`` instead, with other settings). One per process,
+    not per module: starting a worker imports torch (seconds of CPU), and a worker must
+    survive anything a learner's run does anyway, so the tests after a hostile one prove
+    that too."""
     from tutor.engine import Engine
 
-    eng = Engine()
+    # Its own data folder: the first test's (isolated_dirs) is removed when that test ends.
+    data = Path(tempfile.mkdtemp(prefix="pte-", dir="/tmp"))
+    eng = Engine(data_dir=data)
     eng.start()
     yield eng
     eng.close()
+    shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture
@@ -80,16 +86,27 @@ def subprocess_env() -> dict[str, str]:
 # (a warning from `_spawn_watch`), so the marks stay true as tests change.
 # `python3 start.py test` runs everything but the `serial` tests in parallel (pytest-xdist),
 # then the `serial` ones alone; under a plain `-n` they at least share one xdist group.
+#
+# The `long` tier is left out of `python3 start.py test` (which stays about two minutes on
+# two cores) and run by `python3 start.py test --all`, which is what CI runs. A test belongs
+# there when what it proves takes tens of seconds, not when it merely happens to be slow:
+# * it sweeps lessons over seeds (the whole-course lint, lint's own tests over fixture seeds);
+# * it drives the real TUI through many screens in tmux (the walks);
+# * it is a stress loop (a hundred runs, SIGKILL at random moments, two engines at once);
+# * it needs torch in a fresh process of its own that nothing can share: a worker daemon
+#   crashed and restarted, cold and exec'd runners, another interpreter, torch.compile,
+#   DataLoader workers and mp.spawn, PyG, a pip install into a new venv.
+# A test that only needs a warm worker uses the shared `engine` fixture and stays in the
+# quick run; so do the sandbox's attacks and limits.
 
 import re as _re
 
 _SPAWNS = _re.compile(r"\bsubprocess\.(run|Popen|check_output|check_call)\b|\bpexpect\b|\btutor_cmd\(|"
                       r"(?<![A-Za-z])Engine\(|RemoteEngine\(|\bbench\.(launch_once|measure)\(|"
                       r"\bos\.fork\(|\bpty\.spawn\(")
-#: Tests that drive a terminal in real time or hold a time budget: `serial` (start.py runs
-#: them after the parallel part, alone, so a busy neighbour cannot make them flake).
-_SERIAL_MARKS = ("tmux",)
-_SERIAL_MODULES = ("test_ui_bench.py", "test_curriculum.py")
+#: Modules whose CLI calls start the shared worker daemon (tutor/workerd) in the test
+#: process's runtime folder: kept in one test process, so that daemon starts once.
+_DAEMON_MODULES = ("test_cli.py", "test_format_v2_lint.py", "test_replay.py")
 _spawn_cache: dict[str, bool] = {}
 
 
@@ -103,15 +120,26 @@ def _module_spawns(path: Path) -> bool:
     return _spawn_cache[key]
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the xdist_group marks set here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         path = Path(str(item.fspath))
-        if _module_spawns(path) or "engine" in getattr(item, "fixturenames", ()) \
-                or any(item.get_closest_marker(m) for m in ("worker", "tmux", "slow")):
+        uses_engine = "engine" in getattr(item, "fixturenames", ())
+        if _module_spawns(path) or uses_engine or any(item.get_closest_marker(m) for m in ("worker", "tmux", "slow")):
             item.add_marker(pytest.mark.subprocess)
-        if path.name in _SERIAL_MODULES or any(item.get_closest_marker(m) for m in _SERIAL_MARKS):
-            item.add_marker(pytest.mark.serial)
+        if item.get_closest_marker("serial"):
+            # Run alone, after the parallel part (`start.py test --all`), so that a busy
+            # neighbour cannot make it flake; the quick run is all parallel, so `serial`
+            # tests are in the long tier.
+            item.add_marker(pytest.mark.long)
             item.add_marker(pytest.mark.xdist_group("serial"))
+        elif item.get_closest_marker("xdist_group") is None:
+            # A warm process that tests share starts once per test run, not once per test
+            # process: loadgroup sends every test of a group to the same process.
+            if uses_engine:
+                item.add_marker(pytest.mark.xdist_group("shared-engine"))
+            elif path.name in _DAEMON_MODULES:
+                item.add_marker(pytest.mark.xdist_group("worker-daemon"))
 
 
 @pytest.fixture(autouse=True)

@@ -63,6 +63,8 @@ def test_lesson_meets_the_v2_bar(lesson) -> None:
 CHAPTER_FOLDERS = sorted({ROOT / "lessons" / Path(lesson.path).parent.name for lesson in COURSE.lessons})
 
 
+@pytest.mark.long
+@pytest.mark.serial   # references must finish within their time budgets: nothing else running
 @pytest.mark.slow
 @pytest.mark.timeout(1800)   # five seeds of every exercise, its mistakes and alternatives: minutes, not seconds
 @pytest.mark.parametrize("folder", CHAPTER_FOLDERS, ids=lambda folder: folder.name)

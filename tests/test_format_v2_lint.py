@@ -31,6 +31,7 @@ def exercises(report: dict) -> dict[str, dict]:
     return {e["id"]: e for lesson in report["lessons"] for e in lesson["exercises"]}
 
 
+@pytest.mark.long
 def test_lint_proves_mistakes_alternatives_and_answers_over_seeds() -> None:
     proc = tutor("lint", str(GOOD), "--json", "--seeds", "3", "--seed", "11")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -50,6 +51,7 @@ def test_lint_proves_mistakes_alternatives_and_answers_over_seeds() -> None:
     assert points["mistakes"] == {"keeps the header line": "fails"} and points["alternatives"] == {"with numpy": "passes"}
 
 
+@pytest.mark.long
 def test_lint_fails_weak_checks_wrong_alternatives_unanswerable_questions_and_bad_hashes() -> None:
     proc = tutor("lint", str(BAD), "--json", "--seeds", "2")
     assert proc.returncode == 1, proc.stdout + proc.stderr

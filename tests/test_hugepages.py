@@ -51,16 +51,9 @@ def test_collapse_reports_what_it_did_and_copy_on_write_still_holds() -> None:
         assert "MADV_COLLAPSE" in report["why"] or "not available" in report["why"]
 
 
-def test_the_worker_says_how_its_memory_is_paged() -> None:
-    from tutor.engine import Engine
-
-    engine = Engine()
-    try:
-        engine.start()
-        if engine.hello.get("mode") != "warm":
-            pytest.skip("no warm zygote on this machine")
-        huge = engine.hello["warm"]["huge_pages"]
-        assert set(huge) == {"on", "why", "ms", "huge_mb"}
-        assert huge["why"]
-    finally:
-        engine.close()
+def test_the_worker_says_how_its_memory_is_paged(engine) -> None:
+    if engine.hello.get("mode") != "warm":
+        pytest.skip("no warm zygote on this machine")
+    huge = engine.hello["warm"]["huge_pages"]
+    assert set(huge) == {"on", "why", "ms", "huge_mb"}
+    assert huge["why"]

@@ -15,6 +15,8 @@ import textwrap
 
 import pytest
 
+pytestmark = [pytest.mark.long]
+
 RECORD_THEN = textwrap.dedent("""
     import json, sys, types
     import torch

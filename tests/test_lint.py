@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -17,6 +19,7 @@ def lint(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=600, cwd=ROOT)
 
 
+@pytest.mark.long
 def test_lint_rejects_bad_exercises_with_reasons() -> None:
     proc = lint(str(FIXTURES / "lint_bad"), "--json", "--seed", "3")
     assert proc.returncode == 1, proc.stderr
@@ -36,6 +39,7 @@ def test_lint_rejects_bad_exercises_with_reasons() -> None:
     assert isinstance(wrong["solution_seconds"], float)
 
 
+@pytest.mark.long
 def test_lint_accepts_a_good_lesson_and_reports_schema_errors(tmp_path: Path) -> None:
     proc = lint(str(FIXTURES / "lint_good.yaml"), "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -53,6 +57,7 @@ def test_lint_accepts_a_good_lesson_and_reports_schema_errors(tmp_path: Path) ->
     assert errors and "broken.yaml:" in errors[0] and "hintz" in errors[0]
 
 
+@pytest.mark.long
 def test_lint_text_output_has_a_table_and_summary() -> None:
     proc = lint(str(FIXTURES / "lint_good.yaml"))
     assert proc.returncode == 0, proc.stdout + proc.stderr

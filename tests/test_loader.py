@@ -207,12 +207,18 @@ def test_json_schema_agrees_with_the_validator_on_the_builtin_lessons() -> None:
     jsonschema = pytest.importorskip("jsonschema")
     import yaml
 
+    # One validator, its schema checked once (``jsonschema.validate`` checks it per call),
+    # and libyaml's loader where there is one: seconds less, the same verdicts.
+    document = schema.json_schema()
+    validator_class = jsonschema.validators.validator_for(document)
+    validator_class.check_schema(document)
+    validator = validator_class(document)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     for path in sorted(builtin_lessons_dir().rglob("*.yaml")):
-        data = yaml.safe_load(path.read_text())
-        jsonschema.validate(data, schema.json_schema())
+        validator.validate(yaml.load(path.read_text(), Loader=loader))
     bad = yaml.safe_load(VALID.replace("time_budget: 5", "time_budget: soon"))
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(bad, schema.json_schema())
+        validator.validate(bad)
 
 
 def test_a_syntax_error_in_set_up_or_check_code_is_lints_to_report(tmp_path: Path) -> None:

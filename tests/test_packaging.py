@@ -8,6 +8,8 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -22,6 +24,7 @@ def test_every_python_package_is_listed_in_pyproject() -> None:
     assert not missing, f"add to [tool.setuptools] packages: {sorted(missing)}"
 
 
+@pytest.mark.long
 def test_wheel_contains_lessons_and_schema(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                            "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)
@@ -80,6 +83,7 @@ def test_start_drops_only_setuptools_editable_notice() -> None:
     assert start.without_editable_notice(error) == error
 
 
+@pytest.mark.long
 def test_an_editable_install_prints_nothing_but_pips_own_lines(tmp_path: Path) -> None:
     # What start.py runs, into a fresh venv (no dependencies: torch is already on this machine).
     import venv
@@ -92,3 +96,31 @@ def test_an_editable_install_prints_nothing_but_pips_own_lines(tmp_path: Path) -
     assert proc.returncode == 0, proc.stderr
     shown = _start_module().without_editable_notice(proc.stderr)
     assert "setuptools" not in shown and "BuildBackendWarning" not in shown, shown
+
+
+@pytest.mark.parametrize(("argv", "long_tier"), [(["test"], False), (["test", "--all"], True)])
+def test_start_test_leaves_the_long_tier_to_all_which_runs_the_serial_tests_alone(
+        monkeypatch: pytest.MonkeyPatch, argv: list[str], long_tier: bool) -> None:
+    start = _start_module()
+    ran: list[list[str]] = []
+
+    class Done:
+        returncode = 0
+
+    monkeypatch.chdir(ROOT)  # main() changes to the checkout: undone after the test
+    monkeypatch.setattr(start, "ensure_environment", lambda: Path(sys.executable))
+    monkeypatch.setattr(start.subprocess, "run", lambda cmd, **kw: ran.append(list(cmd)) or Done())
+    assert start.main(argv) == 0
+    assert all(cmd[1:3] == ["-m", "pytest"] for cmd in ran)
+    marks = [cmd[cmd.index("-m", 3) + 1] for cmd in ran]
+    if long_tier:  # everything safe in parallel, then the serial tests alone
+        assert marks == ["not serial", "serial"]
+        assert "-n" in ran[0] and "-n" not in ran[1]
+    else:          # one parallel run without the long tier (serial tests are all in it)
+        assert marks == ["not long"]
+        assert "-n" in ran[0]
+
+
+def test_ci_runs_the_suite_with_the_long_tier() -> None:
+    lines = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
+    assert lines[-1] == "exec python3 start.py test --all"

@@ -25,7 +25,9 @@ import pytest
 from sandbox.protocol import Limits, RunRequest, RunResult
 from tutor.engine import Engine
 
-pytestmark = [pytest.mark.slow]
+# Every test of this module in one test process: its own engine then starts once, not once
+# per process (a start imports torch: seconds of CPU).
+pytestmark = [pytest.mark.long, pytest.mark.slow, pytest.mark.xdist_group("engine-in-a-long-workspace")]
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "real_pytorch"
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,6 +108,7 @@ def test_workspace_path_is_long(setup: dict) -> None:
 # --- 1. torch.compile and the file-size cap ------------------------------------------------------
 
 
+@pytest.mark.long
 def test_torch_compile_works_and_its_cache_persists(setup: dict) -> None:
     first = run(setup, "compile_small", timeout=240)
     assert first.status == "pass", (first.detail, first.stderr[-3000:])
@@ -154,12 +157,14 @@ def test_dataloader_workers_run_under_a_120_character_workspace(setup: dict) -> 
     assert "LOADER OK 1240.0" in result.stdout
 
 
+@pytest.mark.long
 def test_spawned_dataloader_workers_run_under_a_120_character_workspace(setup: dict) -> None:
     result = run(setup, "dataloader_spawn", timeout=180)
     assert result.status == "pass", (result.outcome, result.detail, result.stderr[-2000:])
     assert "LOADER OK 1240.0" in result.stdout
 
 
+@pytest.mark.long
 def test_cli_run_of_a_dataloader_with_workers_and_a_long_workspace(tmp_path: Path, subprocess_env: dict) -> None:
     workspace = long_path(tmp_path, WORKSPACE_LEN)
     workspace.mkdir(parents=True)
@@ -181,6 +186,7 @@ def test_a_learner_may_size_the_interop_pool(setup: dict) -> None:
     assert "INTEROP 2" in result.stdout and "FORKED 12.0" in result.stdout
 
 
+@pytest.mark.long
 def test_spawned_children_do_not_inherit_the_zygotes_single_thread(setup: dict) -> None:
     result = run(setup, "spawn_threads", timeout=90)
     assert result.status == "pass", (result.detail, result.stderr[-2000:])

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tutor.progress import Progress
 from tutor.record import read_session, session_files
 
@@ -51,6 +53,7 @@ def total_attempts(progress: Progress) -> int:
     return sum(int(item.get("attempts", 0)) for item in progress.data["exercises"].values())
 
 
+@pytest.mark.long
 def test_files_always_load_after_sigkill_at_random_moments(tmp_path: Path) -> None:
     rng = random.Random(1234)
     data = tmp_path / "data"

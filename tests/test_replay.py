@@ -4,6 +4,7 @@ lessons' shipped recordings; the read-only viewer; lint's check of shipped recor
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -256,8 +257,11 @@ async def test_the_viewer_steps_through_attempts(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_real_check_is_recorded_and_replays_offline(isolated_dirs: dict[str, Path]) -> None:
     """End to end: `check` through the real worker writes a session; replay shows it, torch-free."""
+    # The test run's runtime folder too: without it, `check` would start (and leave running)
+    # a worker daemon in the user's own runtime folder.
     env = {"PATH": "/usr/bin:/bin", "PYTORCH_TUTOR_WORKSPACE": str(isolated_dirs["workspace"]),
-           "PYTORCH_TUTOR_DATA": str(isolated_dirs["data"]), "NO_COLOR": "1"}
+           "PYTORCH_TUTOR_DATA": str(isolated_dirs["data"]), "NO_COLOR": "1",
+           "PYTORCH_TUTOR_RUNTIME_DIR": os.environ["PYTORCH_TUTOR_RUNTIME_DIR"]}
     check = subprocess.run([sys.executable, "-m", "tutor", "check", "1.3/standardize", "--seed", "3"],
                            capture_output=True, text=True, cwd=ROOT, timeout=240, env=env)
     assert check.returncode == 1, check.stderr          # the starter fails its check

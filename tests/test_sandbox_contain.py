@@ -25,7 +25,9 @@ import pytest
 from sandbox.protocol import Limits, RunRequest, RunResult
 from tutor.engine import Engine
 
-pytestmark = [pytest.mark.slow]
+# Every test of this module in one test process: its own engine then starts once, not once
+# per process (a start imports torch: seconds of CPU).
+pytestmark = [pytest.mark.long, pytest.mark.slow, pytest.mark.xdist_group("engine-with-a-hostile-environment")]
 
 SECRET = "s3cr3t-" + uuid.uuid4().hex
 SOCKET_VARS = {"TMUX": "/tmp/tmux-0/default,1,0", "SSH_AUTH_SOCK": "/tmp/ssh-XYZ/agent.1",
@@ -273,6 +275,7 @@ def test_a_deep_tree_never_breaks_cleanup_nor_the_next_answer(run):
     assert third.status == "pass" and third.stdout.strip() == "third", (third.status, third.error)
 
 
+@pytest.mark.long
 @pytest.mark.timeout(180)
 def test_a_deep_tree_in_the_engines_run_directory_is_removed(tmp_path):
     runs = tmp_path / "runs"
@@ -382,6 +385,7 @@ def test_the_report_says_what_the_run_actually_got(run):
     assert "memory_limit" in result.isolation["off"]
 
 
+@pytest.mark.long
 @pytest.mark.timeout(240)
 def test_the_cold_runner_gets_the_same_confinement(tmp_path):
     marker = tmp_path / "outside" / "secret.txt"
@@ -465,6 +469,7 @@ def test_the_worker_sends_one_final_even_when_cleanup_fails():
     assert [e["type"] for e in sent] == ["stdout", "final"] and all(e["run_id"] == "abc" for e in sent)
 
 
+@pytest.mark.long
 @pytest.mark.timeout(300)
 def test_exec_d_device_spares_get_the_same_confinement(tmp_path):
     """The CUDA path (exec'd single-use spares), with the device faked at its boundary."""

@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.long, pytest.mark.slow]
 
 
 def _site_packages(venv: Path) -> Path:

@@ -20,7 +20,7 @@ from tutor.engine import Engine
 
 from tests.test_sandbox_verdicts import CHECK, RIGHT, SOLUTION, WRONG
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.long, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

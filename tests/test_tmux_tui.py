@@ -24,7 +24,7 @@ import pytest
 
 from tutor.context import Context
 
-pytestmark = [pytest.mark.tmux, pytest.mark.slow,
+pytestmark = [pytest.mark.long, pytest.mark.serial, pytest.mark.tmux, pytest.mark.slow,
               pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
 
 COLUMNS, ROWS = 80, 24

@@ -22,9 +22,9 @@ async def open_first_exercise(app: TutorApp, pilot) -> LessonScreen:
 
 
 @pytest.mark.slow
-async def test_real_engine_fail_then_pass(isolated_dirs):
+async def test_real_engine_fail_then_pass(isolated_dirs, engine):
     ctx = fixture_context()
-    app = TutorApp(ctx, cursor_blink=False)
+    app = TutorApp(ctx, engine=engine, cursor_blink=False)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             screen = await open_first_exercise(app, pilot)
@@ -50,14 +50,14 @@ async def test_real_engine_fail_then_pass(isolated_dirs):
 
 
 @pytest.mark.slow
-async def test_live_metrics_reach_the_curve_while_the_run_is_still_going(isolated_dirs):
+async def test_live_metrics_reach_the_curve_while_the_run_is_still_going(isolated_dirs, engine):
     """Real sandbox, real protocol: show.metric events are drawn before the program ends."""
     from ui_fakes import screen_text
 
     from tutor.ui.widgets.output_pane import LossCurve
 
     ctx = fixture_context()
-    app = TutorApp(ctx, cursor_blink=False)
+    app = TutorApp(ctx, engine=engine, cursor_blink=False)
     program = ("import time\nfrom sandbox import show\n"
                "for step in range(200):\n"
                "    show.metric('train_loss', 1.0 / (step + 1), step=step)\n"

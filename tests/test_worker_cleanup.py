@@ -123,6 +123,7 @@ def test_chores_stop_as_soon_as_a_request_arrives(request_pipe) -> None:
     assert len(done) == 2
 
 
+@pytest.mark.long
 @pytest.mark.timeout(180)
 def test_a_real_worker_removes_its_run_directories_before_ready_and_after_exit(tmp_path: Path) -> None:
     runs = tmp_path / "runs"

@@ -20,7 +20,7 @@ import pytest
 
 from tutor.course.loader import load_course
 
-pytestmark = [pytest.mark.slow, pytest.mark.worker]
+pytestmark = [pytest.mark.long, pytest.mark.slow, pytest.mark.worker]
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -425,7 +425,16 @@ def _badge(value: str, wanted: str) -> Text:
 
 
 def _devices(ctx: Any) -> list[str]:
-    from tutor.commands.doctor_cmd import probe_environment
+    """The devices this machine can run exercises on, to skip those that need another.
 
-    info = probe_environment(ctx.python)
+    Without a sign of a GPU (no ``/dev/nvidia*``, not Apple silicon) that is the CPU alone,
+    known without starting an interpreter; otherwise ``doctor``'s probe answers, from its
+    cache after the first time (the probe imports torch: seconds)."""
+    from tutor.devices import gpu_hints, probe_environment
+
+    if not gpu_hints():
+        return ["cpu"]
+    from tutor.probecache import ProbeCache
+
+    info, _ = ProbeCache(ctx.paths.data, ctx.python).probe(probe_environment, python_arg=ctx.python)
     return list(info.get("devices") or ["cpu"])
