@@ -8,6 +8,8 @@ Run from the repository root on a machine with an NVIDIA GPU and a CUDA build of
 It checks, through the real engine (warm zygote + exec'd single-use CUDA spares):
 1. the spare starts, creates its context and reports the device and memory fraction;
 2. a check on cuda passes with a right answer and fails with a wrong one, each in a new spare;
+   a format-v2 check whose judge runs the reference on the device passes a right answer and
+   fails one that left its result on the CPU;
 3. the per-process memory cap holds: allocating past the fraction is an out-of-memory outcome;
 4. an explicit CUDA OOM (a huge allocation) is classified as memory;
 5. a CPU run afterwards still forks cleanly (the zygote never touched CUDA);
@@ -42,6 +44,19 @@ def double(x):
 """
 CHECK = {"name": "doubles", "kind": "function", "function": "double", "file": "<gpu_check>", "cases_line": 1,
          "cases": "for _ in range(3):\n    yield {'x': torch.randn(4, 5, generator=gen)}\n"}
+#: Format v2 with the judge on the device (lesson format, "Devices"): the cases move to the
+#: device (`on_device`), the learner's results must be there, and the judge runs the reference
+#: there too before it compares: this needs CUDA in the judge's process, not only the learner's.
+DEVICE_JUDGE = {"name": "doubles, judged on the device", "kind": "custom", "format_version": 2,
+                "file": "<gpu_check>", "cases_line": 1, "probe_line": 1, "judge_line": 1, "on_device": True,
+                "cases": "for _ in range(3):\n    yield {'x': torch.randn(4, 5, generator=gen)}\n",
+                "probe": "return learner.double(case['x'])\n",
+                "judge": ("for out, case in zip(outputs, cases):\n"
+                          "    expect_on_device(out, device, 'double(x)')\n"
+                          "    expected = reference.double(case['x'].to(device))\n"
+                          "    expect_on_device(expected, device, 'the reference')\n"
+                          "    expect_close(out, expected, 'double(x)')\n"
+                          "return 'ok'\n")}
 
 
 def main() -> int:
@@ -58,13 +73,14 @@ def main() -> int:
         results.append((name, ok, detail))
         print(f"[{'PASS' if ok else 'FAIL'}] {name}  {detail}", flush=True)
 
-    def submit(code: str, kind: str = "run", **limits: object):
+    def submit(code: str, kind: str = "run", check: dict | None = None, **limits: object):
         src = tmp / f"{kind}_{len(results)}.py"
         src.write_text(code)
         logs: list[str] = []
         req = RunRequest(kind=kind, file=str(src), device=args.device, seed=5,
                          limits=Limits.from_dict(dict(limits, timeout_s=limits.get("timeout_s", 60))),
-                         checks=[CHECK] if kind == "check" else [], solution=SOLUTION if kind == "check" else "")
+                         checks=[check or CHECK] if kind == "check" else [],
+                         solution=SOLUTION if kind == "check" else "")
         started = time.monotonic()
         result = engine.submit(req, on_event=lambda e: logs.append(str(e.get("message"))) if e.get("type") == "log" else None)
         return result, logs, (time.monotonic() - started) * 1000
@@ -87,6 +103,13 @@ def main() -> int:
         step("check on cuda fails (wrong answer)", r.status == "fail", f"{ms:.0f} ms")
         pids += [m.group(1) for m in (re.search(r"spare pid (\d+)", line) for line in logs) if m]
         step("each run got a new spare", len(set(pids)) == len(pids) == 3, f"spare pids {pids}")
+        right = "import torch\ndef double(x):\n    return x * 2\n"
+        r, _, ms = submit(right, kind="check", check=DEVICE_JUDGE)
+        step("v2 check judged on the device passes (right answer)", r.status == "pass",
+             f"{ms:.0f} ms {r.error or ''} {' '.join(c.message for c in r.checks)[:300]}")
+        r, _, ms = submit("import torch\ndef double(x):\n    return (x * 2).cpu()\n", kind="check", check=DEVICE_JUDGE)
+        step("v2 check judged on the device fails a result left on the CPU", r.status == "fail"
+             and any("cpu" in c.message for c in r.checks), f"{ms:.0f} ms {' '.join(c.message for c in r.checks)[:300]}")
         r, _, ms = submit(
             "import torch\n"
             f"total = torch.cuda.get_device_properties({args.device!r}).total_memory\n"
@@ -105,28 +128,17 @@ def main() -> int:
         os.environ["GPU_CHECK_SECRET"] = "hunter2"  # not seen by this engine's worker: started before
         try:
             r, _, ms = submit(
-                "import os, torch
-"
-                f"x = torch.ones(1, device={args.device!r})
-"
-                "def attempt(name, fn):
-"
-                "    try:
-"
-                "        fn(); print(name, 'ALLOWED')
-"
-                "    except OSError:
-"
-                "        print(name, 'refused')
-"
-                f"attempt('home', lambda: open({str(home_canary)!r}).read())
-"
-                "attempt('chmod', lambda: os.chmod(__file__, 0o600))
-"
-                "attempt('tmp', lambda: [p for p in os.listdir('/tmp') if p.startswith(('tmux', 'ssh'))] and 1/0)
-"
-                "print('environ', b'hunter2' in open('/proc/self/environ', 'rb').read())
-")
+                "import os, torch\n"
+                f"x = torch.ones(1, device={args.device!r})\n"
+                "def attempt(name, fn):\n"
+                "    try:\n"
+                "        fn(); print(name, 'ALLOWED')\n"
+                "    except OSError:\n"
+                "        print(name, 'refused')\n"
+                f"attempt('home', lambda: open({str(home_canary)!r}).read())\n"
+                "attempt('chmod', lambda: os.chmod(__file__, 0o600))\n"
+                "attempt('tmp', lambda: [p for p in os.listdir('/tmp') if p.startswith(('tmux', 'ssh'))] and 1/0)\n"
+                "print('environ', b'hunter2' in open('/proc/self/environ', 'rb').read())\n")
         finally:
             home_canary.unlink()
             del os.environ["GPU_CHECK_SECRET"]
