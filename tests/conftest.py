@@ -54,17 +54,21 @@ def tutor_cmd(*args: str) -> list[str]:
 
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Any]:
-    """A real warm sandbox worker, shared by every test of one test process that asks for it
-    (a module may define its own ``engine`` instead, with other settings). One per process,
-    not per module: starting a worker imports torch (seconds of CPU), and a worker must
-    survive anything a learner's run does anyway, so the tests after a hostile one prove
-    that too."""
+    """A real warm sandbox worker, shared by every test of the test run that asks for it (a
+    module may define its own ``engine`` instead, with other settings). One per run, not per
+    module: starting a worker imports torch (seconds of CPU), and a worker must survive
+    anything a learner's run does anyway, so the tests after a hostile one prove that too.
+    It is started from a hostile shell (tests/hostile.py), which the containment tests prove
+    never reaches learner code."""
+    from hostile import hostile_environment
+
     from tutor.engine import Engine
 
     # Its own data folder: the first test's (isolated_dirs) is removed when that test ends.
     data = Path(tempfile.mkdtemp(prefix="pte-", dir="/tmp"))
     eng = Engine(data_dir=data)
-    eng.start()
+    with hostile_environment():
+        eng.start()
     yield eng
     eng.close()
     shutil.rmtree(data, ignore_errors=True)
@@ -106,7 +110,10 @@ _SPAWNS = _re.compile(r"\bsubprocess\.(run|Popen|check_output|check_call)\b|\bpe
                       r"\bos\.fork\(|\bpty\.spawn\(")
 #: Modules whose CLI calls start the shared worker daemon (tutor/workerd) in the test
 #: process's runtime folder: kept in one test process, so that daemon starts once.
-_DAEMON_MODULES = ("test_cli.py", "test_format_v2_lint.py", "test_replay.py")
+_DAEMON_MODULES = ("test_cli.py", "test_format_v2_lint.py", "test_replay.py", "test_render_e2e.py")
+#: The shared engine's users come in two groups (each starts the engine once): these modules,
+#: and every other.
+_ATTACK_MODULES = ("test_sandbox_contain.py", "test_sandbox_adversarial.py")
 _spawn_cache: dict[str, bool] = {}
 
 
@@ -137,7 +144,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             # A warm process that tests share starts once per test run, not once per test
             # process: loadgroup sends every test of a group to the same process.
             if uses_engine:
-                item.add_marker(pytest.mark.xdist_group("shared-engine"))
+                # Two groups of about equal length, so that neither is the run's tail.
+                half = "attacks" if path.name in _ATTACK_MODULES else "checks"
+                item.add_marker(pytest.mark.xdist_group(f"shared-engine-{half}"))
             elif path.name in _DAEMON_MODULES:
                 item.add_marker(pytest.mark.xdist_group("worker-daemon"))
 

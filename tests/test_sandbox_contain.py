@@ -3,9 +3,9 @@
 Every test here is an attack a determined learner could write. They use only the engine's
 public API, so they run unchanged against an older sandbox; each failed there.
 
-The module's engine is started from a hostile environment: a secret token, variables that
-point at the user's sockets, and a thread-count variable that once pushed the worker into a
-weaker mode.
+They run on the suite's shared warm engine, which is started from a hostile environment
+(tests/hostile.py): a secret token, variables that point at the user's sockets, and a
+thread-count variable that once pushed the worker into a weaker mode.
 """
 
 from __future__ import annotations
@@ -25,33 +25,9 @@ import pytest
 from sandbox.protocol import Limits, RunRequest, RunResult
 from tutor.engine import Engine
 
-# Every test of this module in one test process: its own engine then starts once, not once
-# per process (a start imports torch: seconds of CPU).
-pytestmark = [pytest.mark.long, pytest.mark.slow, pytest.mark.xdist_group("engine-with-a-hostile-environment")]
+from hostile import SECRET, SOCKET_VARS
 
-SECRET = "s3cr3t-" + uuid.uuid4().hex
-SOCKET_VARS = {"TMUX": "/tmp/tmux-0/default,1,0", "SSH_AUTH_SOCK": "/tmp/ssh-XYZ/agent.1",
-               "DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/user/0/bus", "XDG_RUNTIME_DIR": "/run/user/0",
-               "DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}
-HOSTILE_ENV = {"PYTORCH_TUTOR_TEST_TOKEN": SECRET, "AWS_SECRET_ACCESS_KEY": SECRET, "OMP_NUM_THREADS": "4",
-               "MKL_NUM_THREADS": "4", **SOCKET_VARS}
-
-
-@pytest.fixture(scope="module")
-def engine():
-    saved = {k: os.environ.get(k) for k in HOSTILE_ENV}
-    os.environ.update(HOSTILE_ENV)
-    try:
-        eng = Engine()
-        eng.start()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    yield eng
-    eng.close()
+pytestmark = [pytest.mark.slow]
 
 
 class Runner:
