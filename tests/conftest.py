@@ -88,8 +88,9 @@ def subprocess_env() -> dict[str, str]:
 # do is read from their source (a call of subprocess/Popen, the CLI helper, a real Engine or
 # RemoteEngine); a test that starts one without that mark is named at the end of the run
 # (a warning from `_spawn_watch`), so the marks stay true as tests change.
-# `python3 start.py test` runs everything but the `serial` tests in parallel (pytest-xdist),
-# then the `serial` ones alone; under a plain `-n` they at least share one xdist group.
+# `python3 start.py test --all` runs everything but the `serial` tests in parallel
+# (pytest-xdist), then the `serial` ones alone; under a plain `-n` they at least share one
+# xdist group. Tests that share a warm process are grouped too (below).
 #
 # The `long` tier is left out of `python3 start.py test` (which stays about two minutes on
 # two cores) and run by `python3 start.py test --all`, which is what CI runs. A test belongs
@@ -144,7 +145,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             # A warm process that tests share starts once per test run, not once per test
             # process: loadgroup sends every test of a group to the same process.
             if uses_engine:
-                # Two groups of about equal length, so that neither is the run's tail.
+                # Two groups of about equal length, so that neither is the run's tail. (A
+                # module with an `engine` fixture of its own lands here too: harmless.)
                 half = "attacks" if path.name in _ATTACK_MODULES else "checks"
                 item.add_marker(pytest.mark.xdist_group(f"shared-engine-{half}"))
             elif path.name in _DAEMON_MODULES:
