@@ -33,7 +33,14 @@ MIN_PYTHON = (3, 11)
 #: (tests/conftest.py). The suite is one parallel run without the `long` tier; `--all`
 #: runs everything that is safe in parallel, then the `serial` tests alone (the tmux walks,
 #: the whole-course lint with its time budgets), which are all in the long tier.
-PARALLEL = ["-n", str((os.cpu_count() or 1) + 1), "--dist", "loadgroup"]
+def usable_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+PARALLEL = ["-n", str(usable_cores() + 1), "--dist", "loadgroup"]
 PHASES = [[*PARALLEL, "-m", "not long"]]
 ALL_PHASES = [[*PARALLEL, "-m", "not serial"], ["-m", "serial"]]
 NO_TESTS = 5  # pytest's exit status when a run selected no test
