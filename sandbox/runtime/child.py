@@ -18,24 +18,9 @@ from sandbox.judging import harness
 from sandbox.learner import events
 
 
-def plan_for(job: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
-    """``plan`` as this job's process should apply it.
-
-    A judge whose learner runs on a GPU may compare there (``reference(x.to(device))``): its
-    first CUDA call creates a context, whose driver reserves far more address space than
-    RLIMIT_AS and RLIMIT_DATA would allow, as on the exec'd device spares. So such a judge
-    runs without those two limits; it is trusted code, still bounded by its time limit, and
-    a judge that never touches the device never creates the context."""
-    learner_device = str(job.get("learner_device") or "cpu")
-    if job.get("role") == "judge" and learner_device.startswith(("cuda", "mps")):
-        return dict(plan, data_limit=False, as_limit=False)
-    return plan
-
-
 def run_job(job: dict[str, Any], fds: list[int], plan: dict[str, Any], notes: list[str] | None = None) -> None:
     """Enter the sandbox and run ``job`` in this process. Never returns."""
     started = time.perf_counter()
-    plan = plan_for(job, plan)
     private = plan.get("mounts")
     confine.install_fds(*fds, keep=private.keep_fds() if private is not None else ())
     warnings, applied = confine.enter(job, plan)
