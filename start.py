@@ -4,10 +4,11 @@
     python3 start.py [ARGS...]     open the tutor (ARGS go to `pytorch-tutor`)
     python3 start.py test          run the test suite (about 2 minutes on 2 cores): every test
                                    but the `long` tier, in parallel (pytest-xdist)
-    python3 start.py test --all    with the `long` tier too (the whole-course lint over five
+    python3 start.py test --long   the `long` tier alone (the whole-course lint over five
                                    seeds, tmux walks, stress loops, fresh interpreters; about
-                                   35 minutes), in two runs: in parallel, then the `serial`
-                                   tests alone; what CI runs (.ci/run)
+                                   30 minutes), in two runs: in parallel, then the `serial`
+                                   tests alone. CI (.ci/run) runs `test`, then `test --long`
+    python3 start.py test --all    both tiers, the same two runs
     python3 start.py test ARGS     pytest with ARGS, as given
 
 On first use it creates `.venv/` next to this file and installs the project with its test
@@ -42,7 +43,9 @@ def usable_cores() -> int:
 
 PARALLEL = ["-n", str(usable_cores() + 1), "--dist", "loadgroup"]
 PHASES = [[*PARALLEL, "-m", "not long"]]
+LONG_PHASES = [[*PARALLEL, "-m", "long and not serial"], ["-m", "serial"]]
 ALL_PHASES = [[*PARALLEL, "-m", "not serial"], ["-m", "serial"]]
+TIERS = {("test",): PHASES, ("test", "--long"): LONG_PHASES, ("test", "--all"): ALL_PHASES}
 NO_TESTS = 5  # pytest's exit status when a run selected no test
 
 
@@ -109,9 +112,9 @@ def without_editable_notice(text: str) -> str:
 
 def main(argv: list[str]) -> int:
     python = ensure_environment()
-    if argv in (["test"], ["test", "--all"]):
+    phases = TIERS.get(tuple(argv))
+    if phases is not None:
         os.chdir(ROOT)
-        phases = ALL_PHASES if argv == ["test", "--all"] else PHASES
         statuses = [subprocess.run([str(python), "-m", "pytest", *phase]).returncode for phase in phases]
         ran = [s for s in statuses if s != NO_TESTS]
         return max(ran) if ran else NO_TESTS

@@ -88,12 +88,12 @@ def subprocess_env() -> dict[str, str]:
 # do is read from their source (a call of subprocess/Popen, the CLI helper, a real Engine or
 # RemoteEngine); a test that starts one without that mark is named at the end of the run
 # (a warning from `_spawn_watch`), so the marks stay true as tests change.
-# `python3 start.py test --all` runs everything but the `serial` tests in parallel
+# `python3 start.py test --long` (and `--all`) runs the non-`serial` tests in parallel
 # (pytest-xdist), then the `serial` ones alone; under a plain `-n` they at least share one
 # xdist group. Tests that share a warm process are grouped too (below).
 #
 # The `long` tier is left out of `python3 start.py test` (which stays about two minutes on
-# two cores) and run by `python3 start.py test --all`, which is what CI runs. A test belongs
+# two cores) and run by `python3 start.py test --long`, which CI runs after it. A test belongs
 # there when what it proves takes tens of seconds, not when it merely happens to be slow:
 # * it sweeps lessons over seeds (the whole-course lint, lint's own tests over fixture seeds);
 # * it drives the real TUI through many screens in tmux (the walks);
@@ -136,7 +136,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if _module_spawns(path) or uses_engine or any(item.get_closest_marker(m) for m in ("worker", "tmux", "slow")):
             item.add_marker(pytest.mark.subprocess)
         if item.get_closest_marker("serial"):
-            # Run alone, after the parallel part (`start.py test --all`), so that a busy
+            # Run alone, after the parallel part (`start.py test --long`), so that a busy
             # neighbour cannot make it flake; the quick run is all parallel, so `serial`
             # tests are in the long tier.
             item.add_marker(pytest.mark.long)

@@ -98,9 +98,13 @@ def test_an_editable_install_prints_nothing_but_pips_own_lines(tmp_path: Path) -
     assert "setuptools" not in shown and "BuildBackendWarning" not in shown, shown
 
 
-@pytest.mark.parametrize(("argv", "long_tier"), [(["test"], False), (["test", "--all"], True)])
-def test_start_test_leaves_the_long_tier_to_all_which_runs_the_serial_tests_alone(
-        monkeypatch: pytest.MonkeyPatch, argv: list[str], long_tier: bool) -> None:
+@pytest.mark.parametrize(("argv", "marks"), [
+    (["test"], ["not long"]),                                  # one parallel run, no long tier
+    (["test", "--long"], ["long and not serial", "serial"]),  # the long tier: parallel, then alone
+    (["test", "--all"], ["not serial", "serial"]),            # both tiers, the same two runs
+])
+def test_start_test_runs_the_quick_suite_and_leaves_the_long_tier_to_long_and_all(
+        monkeypatch: pytest.MonkeyPatch, argv: list[str], marks: list[str]) -> None:
     start = _start_module()
     ran: list[list[str]] = []
 
@@ -112,15 +116,13 @@ def test_start_test_leaves_the_long_tier_to_all_which_runs_the_serial_tests_alon
     monkeypatch.setattr(start.subprocess, "run", lambda cmd, **kw: ran.append(list(cmd)) or Done())
     assert start.main(argv) == 0
     assert all(cmd[1:3] == ["-m", "pytest"] for cmd in ran)
-    marks = [cmd[cmd.index("-m", 3) + 1] for cmd in ran]
-    if long_tier:  # everything safe in parallel, then the serial tests alone
-        assert marks == ["not serial", "serial"]
-        assert "-n" in ran[0] and "-n" not in ran[1]
-    else:          # one parallel run without the long tier (serial tests are all in it)
-        assert marks == ["not long"]
-        assert "-n" in ran[0]
+    assert [cmd[cmd.index("-m", 3) + 1] for cmd in ran] == marks
+    assert "-n" in ran[0] and all("-n" not in cmd for cmd in ran[1:])  # serial tests run alone
 
 
-def test_ci_runs_the_suite_with_the_long_tier() -> None:
+def test_ci_runs_the_readmes_test_command_then_the_long_tier() -> None:
     lines = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
-    assert lines[-1] == "exec python3 start.py test --all"
+    readme = (ROOT / "README.md").read_text()
+    quickstart = readme[readme.index("## Quickstart"):readme.index("## ", readme.index("## Quickstart") + 3)]
+    test_command = next(line.split("#")[0].strip() for line in quickstart.splitlines() if "start.py test" in line)
+    assert lines[-2:] == [test_command, "exec python3 start.py test --long"]
