@@ -135,3 +135,17 @@ def test_context_counts_and_lessons_before_the_course_is_loaded(lessons: Path, t
     assert ctx.lesson("7.7") is None  # not in this course: the whole course says so
     assert "course" in ctx.__dict__
     assert ctx.lesson("1.2") is ctx.course.lesson("1.2")  # once loaded, the course's own lesson
+
+
+def test_bytecode_written_by_a_first_import_does_not_make_the_cache_stale(tmp_path: Path) -> None:
+    # A fresh clone's first start imports the loader, and Python writes __pycache__ beside
+    # it and beside any lesson module: the second start must still hit the cache.
+    lessons = tmp_path / "lessons"
+    shutil.copytree(builtin_lessons_dir() / "ch01", lessons / "ch01")
+    before = cache_key([lessons])
+    (lessons / "ch01" / "__pycache__").mkdir()
+    (lessons / "ch01" / "__pycache__" / "helper.cpython-311.pyc").write_bytes(b"\x00" * 16)
+    (lessons / "ch01" / "stray.pyc").write_bytes(b"\x00" * 16)
+    assert cache_key([lessons]) == before
+    (lessons / "ch01" / "notes.yaml").write_text("x: 1\n", encoding="utf-8")
+    assert cache_key([lessons]) != before, "any other new file still changes the key"

@@ -51,8 +51,10 @@ def _stamps(dirs: list[Path]) -> list[str]:
             out.append(f"{d}:{st.st_size}:{st.st_mtime_ns}")
             continue
         for root, subdirs, names in os.walk(d):
-            subdirs.sort()
-            for name in sorted(names):
+            # Bytecode caches are neither lessons nor the loader: Python writes them on the
+            # first import (a fresh clone's first start), which must not make the cache stale.
+            subdirs[:] = sorted(s for s in subdirs if s != "__pycache__")
+            for name in sorted(n for n in names if not n.endswith(".pyc")):
                 path = os.path.join(root, name)
                 try:
                     st = os.stat(path)
